@@ -1,0 +1,41 @@
+"""JSON rendering with orjson: the read endpoint's dicts are plain, so this is the whole cost."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import orjson
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
+
+
+def _default(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "__str__"):
+        return str(value)
+    raise TypeError
+
+
+class ORJSONRenderer(BaseRenderer):
+    media_type = "application/json"
+    format = "json"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+class LenientContentNegotiation(DefaultContentNegotiation):
+    """Honour Accept where a view offers a choice (the schema view), but never answer 406: an
+    API client asking for text/html still gets the JSON envelope."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            return renderers[0], renderers[0].media_type

@@ -1,0 +1,44 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.exceptions import Codes, json_error
+from customers.views import TokenGenerateView
+
+API_PREFIXES = ("/v3", "/v3.1", "/api_gateway/", "/api/")
+
+
+def api_not_found(request, *args, **kwargs):
+    return json_error(404, Codes.NOT_FOUND, f"No API resource at {request.path[:200]}")
+
+
+api = [
+    path("", include("targets.api.urls")),
+    path("v3/oauth/token/generate", TokenGenerateView.as_view(), name="token-generate"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include(api)),
+    path("api_gateway/intouch-api-v3/", include(api)),
+    re_path(r"^(api_gateway/|v3(\.1)?/|api/)", api_not_found),
+]
+
+
+def handler404(request, exception=None):
+    if request.path.startswith(API_PREFIXES):
+        return api_not_found(request)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith(API_PREFIXES):
+        return json_error(500, Codes.INTERNAL, "Internal error")
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,144 @@
+"""API identities: HTTP Basic for Django users linked to an Actor, and OAuth 2 client
+credentials through django-oauth-toolkit, each application bound to its owner's Actor.
+
+Basic auth cost: verifying a PBKDF2 hash takes a large fraction of a second of CPU by design.
+Verified credentials are remembered in-process for a short time under a keyed hash (HMAC with
+SECRET_KEY) of the user id, the stored password hash and the presented password; the password
+itself is never kept. A password change changes the stored hash, so old entries stop matching
+at once; a deactivated user is refused because the user row is read on every request. The
+trade-off: for CREDENTIAL_CACHE_SECONDS a stolen process memory could confirm a password guess
+offline against an HMAC instead of PBKDF2 — bounded by the TTL and the cache size.
+"""
+
+import hashlib
+import hmac
+import threading
+import time
+from collections import OrderedDict
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Q
+from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from oauth2_provider.models import AccessToken
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from rest_framework import exceptions
+from rest_framework.authentication import BasicAuthentication
+
+CREDENTIAL_CACHE_SECONDS = getattr(settings, "CREDENTIAL_CACHE_SECONDS", 300)
+CREDENTIAL_CACHE_SIZE = 4096
+
+
+class VerifiedCredentials:
+    """A small LRU of recently verified (user, password hash, password) triples, keyed by HMAC."""
+
+    def __init__(self, ttl=CREDENTIAL_CACHE_SECONDS, size=CREDENTIAL_CACHE_SIZE):
+        self.ttl, self.size = ttl, size
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(user, password):
+        message = f"{user.pk}\0{user.password}\0{password}".encode()
+        return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).digest()
+
+    def __contains__(self, key):
+        with self._lock:
+            expires = self._entries.get(key)
+            if expires is None:
+                return False
+            if expires < time.monotonic():
+                del self._entries[key]
+                return False
+            self._entries.move_to_end(key)
+            return True
+
+    def add(self, key):
+        with self._lock:
+            self._entries[key] = time.monotonic() + self.ttl
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+verified_credentials = VerifiedCredentials()
+
+
+def load_permissions(user):
+    """Fill Django's permission cache for `user` with one query (user and group permissions),
+    so that `has_perm` costs nothing more on this request."""
+    if user.is_superuser or hasattr(user, "_perm_cache"):
+        return
+    rows = (
+        Permission.objects.filter(Q(user=user) | Q(group__user=user))
+        .values_list("content_type__app_label", "codename")
+        .distinct()
+    )
+    user._perm_cache = {f"{app}.{codename}" for app, codename in rows}
+    user._user_perm_cache = user._group_perm_cache = user._perm_cache
+
+
+def require_actor(user):
+    actor = getattr(user, "actor", None) if user is not None else None
+    if actor is None:
+        raise exceptions.AuthenticationFailed("This identity is not linked to an actor")
+    return actor
+
+
+class ActorBasicAuthentication(BasicAuthentication):
+    www_authenticate_realm = "api"
+
+    def authenticate_credentials(self, userid, password, request=None):
+        user = get_user_model().objects.select_related("actor__org").filter(username=userid).first()
+        if user is None or not user.is_active:
+            # Spend the same work as a real check so that unknown users are not faster to refuse.
+            get_user_model()().set_password(password)
+            raise exceptions.AuthenticationFailed("Invalid username/password")
+        key = verified_credentials.key(user, password)
+        if key not in verified_credentials:
+            if not user.check_password(password):
+                raise exceptions.AuthenticationFailed("Invalid username/password")
+            verified_credentials.add(verified_credentials.key(user, password))
+        require_actor(user)
+        load_permissions(user)
+        return user, None
+
+
+class ActorOAuth2Validator(OAuth2Validator):
+    """Loads the token with its application's owner, the owner's Actor and org in one query."""
+
+    def _load_access_token(self, token):
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        return (
+            AccessToken.objects.select_related("application__user__actor__org", "user")
+            .filter(token_checksum=checksum)
+            .first()
+        )
+
+
+class ActorOAuth2Authentication(OAuth2Authentication):
+    """Bearer tokens from `Authorization: Bearer` or the platform's `X-CAP-API-OAUTH-TOKEN`.
+    A client-credentials token acts as its application's owner, a user linked to an Actor."""
+
+    def authenticate(self, request):
+        meta = request._request.META
+        cap_token = meta.get("HTTP_X_CAP_API_OAUTH_TOKEN")
+        if cap_token and not meta.get("HTTP_AUTHORIZATION"):
+            meta["HTTP_AUTHORIZATION"] = f"Bearer {cap_token.strip()}"
+        result = super().authenticate(request)
+        if result is None:
+            if cap_token or meta.get("HTTP_AUTHORIZATION", "").lower().startswith("bearer "):
+                raise exceptions.AuthenticationFailed("Invalid, expired or revoked token")
+            return None
+        _, token = result
+        user = token.user or token.application.user
+        if user is None or not user.is_active:
+            raise exceptions.AuthenticationFailed("The token's application has no active owner")
+        require_actor(user)
+        load_permissions(user)
+        return user, token

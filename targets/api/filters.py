@@ -1,0 +1,84 @@
+"""Query parameters of the read endpoint, validated by a django-filter FilterSet: an invalid
+value is a 400, never ignored (SPEC §3)."""
+
+import re
+
+import django_filters
+from django import forms
+
+from targets.models import TargetGroup
+from targets.selectors import Filters
+
+MAX_LONG = 2**63 - 1
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+
+
+class StrictBooleanField(forms.Field):
+    """`true` or `false` in any case; anything else (1, yes, empty) is invalid."""
+
+    def to_python(self, value):
+        if value is None:
+            return None
+        text = str(value).strip().lower()
+        if text == "true":
+            return True
+        if text == "false":
+            return False
+        raise forms.ValidationError(f"must be true or false, got {str(value)[:40]!r}")
+
+
+class LongIdField(forms.Field):
+    """A positive integer that fits in 64 bits, ASCII digits only."""
+
+    def to_python(self, value):
+        if value is None:
+            return None
+        text = str(value).strip()
+        if not _DIGITS.fullmatch(text) or not 0 < int(text) <= MAX_LONG:
+            raise forms.ValidationError(f"must be a positive 64-bit integer, got {str(value)[:40]!r}")
+        return int(text)
+
+
+class StrictBooleanFilter(django_filters.Filter):
+    field_class = StrictBooleanField
+
+
+class LongIdFilter(django_filters.Filter):
+    field_class = LongIdField
+
+
+class UserTargetGroupsFilterSet(django_filters.FilterSet):
+    """`includeInactive`, `includeInactiveTargets` (default false) and `targetRuleId`.
+    The selector applies them (the first one chooses periods, not rows of a queryset); this
+    FilterSet is what validates them and documents them in the schema."""
+
+    includeInactive = StrictBooleanFilter(
+        method="_noop", help_text="true: every period; false: the current one"
+    )
+    includeInactiveTargets = StrictBooleanFilter(
+        method="_noop", help_text="true: inactive groups and rules too"
+    )
+    targetRuleId = LongIdFilter(method="_noop", help_text="only this rule's targets")
+
+    class Meta:
+        model = TargetGroup
+        fields = []
+
+    def _noop(self, queryset, name, value):
+        return queryset
+
+    def is_valid(self):
+        valid = super().is_valid()
+        for name in self.filters:
+            if len(self.data.getlist(name)) > 1:
+                self.form.add_error(name, "is given more than once")
+                valid = False
+        return valid
+
+    def cleaned(self) -> Filters:
+        data = self.form.cleaned_data
+        return Filters(
+            include_inactive=bool(data.get("includeInactive")),
+            include_inactive_targets=bool(data.get("includeInactiveTargets")),
+            target_rule_id=data.get("targetRuleId"),
+        )

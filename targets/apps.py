@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TargetsConfig(AppConfig):
+    name = "targets"
+    verbose_name = "Milestones, targets and streaks"

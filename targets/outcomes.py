@@ -1,0 +1,64 @@
+"""Pure rules about achievement, shared by the engine (which stores them), the read selector
+(which reports them at request time, so a streak missed by the passage of time shows DROPPED
+before any new activity) and the staff pages."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+NOT_STARTED, IN_PROGRESS, ACHIEVED, DROPPED = "NOT_STARTED", "IN_PROGRESS", "ACHIEVED", "DROPPED"
+
+
+def period_achieved_at(achieved_ats: Iterable[datetime | None]) -> datetime | None:
+    """When a group achieved a period: each of its rules achieved (ALL, so UNIFIED groups need
+    every rule; a one-rule group simply follows its rule). None while any rule is not achieved."""
+    latest = None
+    seen = False
+    for at in achieved_ats:
+        if at is None:
+            return None
+        seen = True
+        latest = at if latest is None or at > latest else latest
+    return latest if seen else None
+
+
+@dataclass(frozen=True)
+class PeriodOutcome:
+    achieved_at: datetime | None  # when the group achieved the period, None if not (yet)
+    closed: bool  # the period ended before now
+    user_target_id: int | None = None  # the user target that completed the period
+
+
+@dataclass(frozen=True)
+class StreakState:
+    status: str
+    current_count: int
+    achieved_at: datetime | None = None
+    achieved_user_target_id: int | None = None
+
+
+def streak_state(outcomes: Sequence[PeriodOutcome], *, needed: int, continuous: bool) -> StreakState:
+    """Walk the periods in sequence. Continuous: consecutive achieved periods count, a closed
+    period that was missed resets the run to 0 (DROPPED if a run was in progress).
+    Non-continuous: every achieved period counts. Reaching `needed` is ACHIEVED, for good: the
+    count stays at the completing value and later misses do not undo it."""
+    count, dropped = 0, False
+    for outcome in outcomes:
+        if outcome.achieved_at is not None:
+            count += 1
+            dropped = False
+            if count >= needed:
+                return StreakState(ACHIEVED, count, outcome.achieved_at, outcome.user_target_id)
+        elif continuous and outcome.closed and count:
+            count, dropped = 0, True
+    if count:
+        return StreakState(IN_PROGRESS, count)
+    return StreakState(DROPPED if dropped else NOT_STARTED, 0)
+
+
+def agnostic_current_index(achieved: Sequence[bool]) -> int | None:
+    """A PERIOD_AGNOSTIC customer's period in progress: the first one not yet achieved."""
+    for i, done in enumerate(achieved):
+        if not done:
+            return i
+    return None
