@@ -383,6 +383,9 @@ class UserMilestone(models.Model):
             models.UniqueConstraint(fields=["user_target", "trigger"], name="user_milestone_unique")
         ]
 
+    def __str__(self):
+        return f"trigger {self.trigger_id} of user target {self.user_target_id}"
+
 
 class UserStreak(models.Model):
     id = models.BigAutoField(primary_key=True, verbose_name="userStreakId")
