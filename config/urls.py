@@ -14,12 +14,14 @@ def api_not_found(request, *args, **kwargs):
 
 api = [
     path("", include("targets.api.urls")),
+    path("", include("targets.api.config_urls")),
     path("v3/oauth/token/generate", TokenGenerateView.as_view(), name="token-generate"),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("staff/", include("targets.staff.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include(api)),

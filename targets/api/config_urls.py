@@ -1,0 +1,3 @@
+"""/v3/targetGroups (the configuration API, SPEC §5)."""
+
+urlpatterns = []

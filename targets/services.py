@@ -1,0 +1,100 @@
+"""Writes on configuration shared by the admin and the configuration API.
+
+Business rules live in plain functions with keyword-only arguments; the admin's actions and
+the API's views call these, never the other way round."""
+
+from django.db import transaction
+
+from targets.models import TargetGroup, TargetPeriod, UserTarget
+from targets.periods import group_windows
+from targets.validation import GroupSpec, PeriodSpec, RuleSpec, StreakSpec, TriggerSpec
+
+
+class ConfigurationConflict(Exception):
+    """A change that would lose customer progress (the API answers 409, the admin a message)."""
+
+
+def stamp_attribution(obj, *, actor, now, creating):
+    """Fill created/last-updated on/by from the acting Actor (None when the user has none)."""
+    if creating or obj.created_on is None:
+        obj.created_on = now
+        obj.created_by = actor
+    obj.last_updated_on = now
+    obj.last_updated_by = actor
+
+
+def group_spec(group: TargetGroup, *, periods=None, rules=None, streaks=None) -> GroupSpec:
+    """The validation view of a saved group, optionally with replaced children (unsaved model
+    instances or the saved ones when omitted)."""
+    periods = list(group.periods.filter(customer__isnull=True)) if periods is None else periods
+    rules = list(group.rules.prefetch_related("triggers")) if rules is None else rules
+    streaks = list(group.streaks.all()) if streaks is None else streaks
+    return GroupSpec(
+        name=group.name,
+        target_evaluation_type=group.target_evaluation_type,
+        tracking_type=group.tracking_type,
+        start=group.start,
+        end=group.end,
+        total_periods=group.total_periods,
+        periods=[PeriodSpec(p.ref_code, p.start, p.end) for p in periods],
+        rules=[
+            RuleSpec(
+                name=r.name,
+                target_type=r.target_type,
+                target_value=r.target_value,
+                attribute=r.attribute,
+                triggers=[TriggerSpec(t.trigger_name, t.trigger_value) for t in _triggers(r)],
+            )
+            for r in rules
+        ],
+        streaks=[StreakSpec(s.name, s.target_count_of_sequence) for s in streaks],
+    )
+
+
+def _triggers(rule):
+    pending = getattr(rule, "pending_triggers", None)
+    if pending is not None:
+        return pending
+    return list(rule.triggers.all()) if rule.pk else []
+
+
+def periods_with_progress(group: TargetGroup):
+    """Ids of the group's periods that hold customer progress."""
+    return set(UserTarget.objects.filter(period__group=group).values_list("period_id", flat=True).distinct())
+
+
+@transaction.atomic
+def group_generate_periods(*, group: TargetGroup) -> list[TargetPeriod]:
+    """Replace the group's shared periods by those its frequency settings give.
+
+    Periods that already hold progress are kept as they are; regenerating would move or delete
+    them, so a group with progress is refused with ConfigurationConflict."""
+    if periods_with_progress(group):
+        raise ConfigurationConflict(
+            "periods with customer progress cannot be regenerated; edit the periods without progress instead"
+        )
+    windows = group_windows(group)
+    group.periods.filter(customer__isnull=True).delete()
+    return TargetPeriod.objects.bulk_create(
+        TargetPeriod(
+            org_id=group.org_id,
+            group=group,
+            sequence=w.sequence,
+            ref_code=w.ref_code,
+            start=w.start,
+            end=w.end,
+        )
+        for w in windows
+    )
+
+
+def group_set_active(*, groups, active: bool, actor, now) -> int:
+    """Activate or deactivate groups; returns how many changed."""
+    changed = 0
+    for group in groups:
+        if group.active != active:
+            group.active = active
+            stamp_attribution(group, actor=actor, now=now, creating=False)
+            group.save(update_fields=["active", "last_updated_on", "last_updated_by"])
+            changed += 1
+    return changed
