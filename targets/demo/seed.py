@@ -437,33 +437,31 @@ def reset_sequences():
 
 
 def replay_example_history(org, data):
-    """Customer 347286146's history: a 1,200 transaction before the groups existed, the groups
-    created at their documented times, then another 1,200 transaction.
+    """Customer 347286146's history through the engine: a 1,200 transaction before the groups
+    existed, the groups created at their documented times (with the customer's CYCLIC periods
+    as the example shows them), then another 1,200 transaction."""
+    from targets.engine import activity_ingest
 
-    Until the engine lands, the documented progress rows are written directly."""
-    from targets.models import UserTarget
-
+    till = Actor.objects.get(id=data["customer"]["last_updated_by"])
+    first, second = data["history"]
+    activity_ingest(org=org, items=[first], now=_t(first["occurredAt"]), actor=till)
     example_groups(org, data)
-    UserTarget.objects.bulk_create(
-        UserTarget(
-            org=org,
-            customer_id=data["customer"]["id"],
-            id=row["id"],
-            rule_id=row["rule"],
-            period_id=row["period"],
-            achieved_value=Decimal(row["achieved_value"]),
-            achieved_at=_t(row["achieved_at"]),
-            enrolled_on=_t(row["enrolled_on"]),
-        )
-        for row in data["documented_progress"]
-    )
-    last = data["history"][-1]
-    Customer.objects.filter(id=data["customer"]["id"]).update(
-        lifetime_purchases=sum(Decimal(item["amount"]) for item in data["history"]),
-        last_updated_on=_t(last["occurredAt"]),
-        last_updated_by_id=data["customer"]["last_updated_by"],
-    )
+    activity_ingest(org=org, items=[second], now=_t(second["occurredAt"]), actor=till)
 
 
 def replay_demo_coffee(org, customers, now):
-    """Demo Coffee's generated activity goes through the engine (issue 4)."""
+    """Demo Coffee's generated activity, one day at a time, as if it arrived live."""
+    from targets.engine import activity_ingest, progress_refresh
+
+    till = Actor.objects.get(id=60000002)
+    by_day = {}
+    for item in demo_coffee_activity(customers, now):
+        by_day.setdefault(item["occurredAt"].date(), []).append(item)
+    for items in by_day.values():
+        arrived = max(item["occurredAt"] for item in items)
+        for item in items:
+            item["occurredAt"] = item["occurredAt"].isoformat()
+            item["amount"], item["netAmount"] = str(item["amount"]), str(item["netAmount"])
+        activity_ingest(org=org, items=items, now=arrived, actor=till)
+    # Streaks also move with time (a missed week drops a run): bring every customer to `now`.
+    progress_refresh(customer_ids=[c.id for c in customers], now=now)

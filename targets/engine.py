@@ -1,0 +1,535 @@
+"""Activity in, progress out (SPEC §4): the one place that writes progress.
+
+`activity_ingest` stores each activity once per (org, external_id) and, in the same
+transaction, brings the progress of every (customer, group) the new activity touches up to
+date. `progress_refresh` is that second half on its own: it replays each customer's stored
+activities through `targets.evaluation.evaluate_group` and writes only the differences
+(UserTarget, UserMilestone, UserStreak, GroupEnrolment, CYCLIC customer periods). The
+incremental path and `recompute_progress` both call it, so they give the same result.
+
+Concurrency: the batch's customers are locked (`SELECT … FOR UPDATE`, in id order) before
+anything is read, so concurrent batches for one customer queue instead of losing updates; on
+SQLite the IMMEDIATE transaction does the same for the whole database. A duplicate external_id
+raced in by another transaction makes the insert fail; the batch is rolled back and retried,
+and the retry sees the other transaction's row and reports DUPLICATE.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from customers.models import Customer
+from targets.activities import ItemError, parse_item
+from targets.bulk import update_rows
+from targets.evaluation import Act, GroupCfg, PeriodCfg, RuleCfg, evaluate_group, matches
+from targets.models import (
+    Activity,
+    Enrolment,
+    EnrolmentSource,
+    EvaluationType,
+    GroupEnrolment,
+    PeriodTargetValue,
+    Streak,
+    TargetGroup,
+    TargetPeriod,
+    TargetRule,
+    UserMilestone,
+    UserStreak,
+    UserTarget,
+)
+from targets.outcomes import PeriodOutcome, period_achieved_at, streak_state
+from targets.periods import cyclic_windows
+
+APPLIED, DUPLICATE, REJECTED = "APPLIED", "DUPLICATE", "REJECTED"
+RETRIES = 3
+
+
+@dataclass
+class Result:
+    external_id: str | None
+    status: str
+    errors: list | None = None
+
+    def as_dict(self):
+        return {"externalId": self.external_id, "status": self.status, "errors": self.errors}
+
+
+def _rejected(external_id, reasons):
+    return Result(external_id, REJECTED, [{"code": 300004, "message": reason} for reason in reasons])
+
+
+def activity_ingest(*, org, items, now, actor=None) -> list[Result]:
+    """Store and apply a batch of activity items for `org`; one Result per item, in order."""
+    parsed = []
+    for item in items:
+        try:
+            parsed.append(parse_item(item))
+        except ItemError as exc:
+            raw = item.get("externalId") if isinstance(item, dict) else None
+            parsed.append(_rejected(raw if isinstance(raw, (str, int)) else None, exc.reasons))
+    for attempt in range(RETRIES):
+        try:
+            with transaction.atomic():
+                return _ingest(org, parsed, now, actor)
+        except IntegrityError:
+            # Another transaction committed one of our external ids between our check and our
+            # insert; nothing of this batch was kept. The retry reports it as DUPLICATE.
+            if attempt == RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _ingest(org, parsed, now, actor):
+    inputs = [p for p in parsed if not isinstance(p, Result)]
+    customers = {
+        c.id: c
+        for c in Customer.objects.select_for_update()
+        .filter(org_id=org.id, id__in={i.user_id for i in inputs})
+        .order_by("id")
+        .only("id", "org_id", "lifetime_purchases", "last_updated_on", "last_updated_by_id")
+    }
+    seen = set(
+        Activity.objects.filter(org_id=org.id, external_id__in={i.external_id for i in inputs}).values_list(
+            "external_id", flat=True
+        )
+    )
+    results, new = [], []
+    for item in parsed:
+        if isinstance(item, Result):
+            results.append(item)
+        elif item.user_id not in customers:
+            results.append(_rejected(item.external_id, [f"userId: customer {item.user_id} not found"]))
+        elif item.external_id in seen:
+            results.append(Result(item.external_id, DUPLICATE))
+        else:
+            seen.add(item.external_id)
+            results.append(Result(item.external_id, APPLIED))
+            new.append(item)
+    if not new:
+        return results
+    activities = Activity.objects.bulk_create(
+        Activity(
+            org_id=org.id,
+            customer_id=i.user_id,
+            entity=i.entity,
+            event_name=i.event_name,
+            occurred_at=i.occurred_at,
+            amount=i.amount,
+            net_amount=i.net_amount,
+            quantity=i.quantity,
+            attributes=i.attributes,
+            external_id=i.external_id,
+            received_at=now,
+            posted_by=actor,
+        )
+        for i in new
+    )
+    _touch_customers(customers, activities, now, actor)
+    progress_refresh(
+        customer_ids=sorted({a.customer_id for a in activities}), now=now, new_activities=activities
+    )
+    return results
+
+
+def _touch_customers(customers, activities, now, actor):
+    spent = defaultdict(Decimal)
+    for activity in activities:
+        if activity.entity == "TRANSACTION":
+            spent[activity.customer_id] += activity.amount
+    touched = []
+    for customer_id in {a.customer_id for a in activities}:
+        customer = customers[customer_id]
+        customer.lifetime_purchases += spent[customer_id]
+        customer.last_updated_on = now
+        if actor is not None:
+            customer.last_updated_by = actor
+        touched.append(customer)
+    update_rows(Customer, touched, ["lifetime_purchases", "last_updated_on", "last_updated_by"])
+
+
+# --- progress ------------------------------------------------------------------------------
+
+
+def load_groups(*, customer_orgs, customer_ids, group_ids=None):
+    """Active groups (with their active rules) that the customers may be associated with:
+    ALL_CUSTOMERS groups of their orgs and groups they are enrolled in. Returns
+    ({group id: GroupCfg}, {customer id: set of enrolled group ids})."""
+    enrolled = defaultdict(set)
+    for customer_id, group_id in GroupEnrolment.objects.filter(customer_id__in=customer_ids).values_list(
+        "customer_id", "group_id"
+    ):
+        enrolled[customer_id].add(group_id)
+    all_enrolled = set().union(*enrolled.values()) if enrolled else set()
+    groups = TargetGroup.objects.filter(active=True).filter(
+        Q(org_id__in=customer_orgs, enrolment=Enrolment.ALL_CUSTOMERS) | Q(id__in=all_enrolled)
+    )
+    if group_ids is not None:
+        groups = groups.filter(id__in=group_ids)
+    rows = list(groups.select_related("org"))
+    ids = [g.id for g in rows]
+    rules, streaks, periods, overrides = (
+        defaultdict(list),
+        defaultdict(list),
+        defaultdict(list),
+        defaultdict(dict),
+    )
+    triggers = defaultdict(list)
+    for rule_id, trigger_id, value in TargetRule.objects.filter(group_id__in=ids, active=True).values_list(
+        "id", "triggers__id", "triggers__trigger_value"
+    ):
+        if trigger_id is not None:
+            triggers[rule_id].append((trigger_id, value))
+    for rule in TargetRule.objects.filter(group_id__in=ids, active=True).order_by("id"):
+        rules[rule.group_id].append(
+            RuleCfg(
+                rule.id,
+                rule.target_entity,
+                rule.event_name,
+                rule.target_type,
+                rule.attribute,
+                rule.target_value,
+                tuple(sorted(triggers[rule.id], key=lambda t: (t[1], t[0]))),
+            )
+        )
+    for streak in (
+        Streak.objects.filter(group_id__in=ids)
+        .order_by("id")
+        .values_list("id", "group_id", "target_count_of_sequence", "continuous")
+    ):
+        streaks[streak[1]].append((streak[0], streak[2], streak[3]))
+    for pid, gid, sequence, start, end in (
+        TargetPeriod.objects.filter(group_id__in=ids, customer__isnull=True)
+        .order_by("sequence", "id")
+        .values_list("id", "group_id", "sequence", "start", "end")
+    ):
+        periods[gid].append(PeriodCfg(pid, sequence, start, end))
+    for gid, rule_id, period_id, value in PeriodTargetValue.objects.filter(
+        rule__group_id__in=ids
+    ).values_list("rule__group_id", "rule_id", "period_id", "target_value"):
+        overrides[gid][(rule_id, period_id)] = value
+    configs = {
+        g.id: GroupCfg(
+            id=g.id,
+            org_id=g.org_id,
+            evaluation=g.target_evaluation_type,
+            tracking=g.tracking_type,
+            tz=ZoneInfo(g.org.timezone),
+            start=g.start,
+            end=g.end,
+            created_on=g.created_on,
+            frequency_type=g.frequency_type,
+            frequency=g.frequency,
+            total_periods=g.total_periods,
+            enrolment=g.enrolment,
+            rules=tuple(rules[g.id]),
+            streaks=tuple(streaks[g.id]),
+            periods=tuple(periods[g.id]),
+            overrides=overrides[g.id],
+        )
+        for g in rows
+        if rules[g.id]
+    }
+    return configs, enrolled
+
+
+def _associated(group: GroupCfg, customer_org, enrolled_groups):
+    if group.id in enrolled_groups:
+        return True
+    return group.enrolment == Enrolment.ALL_CUSTOMERS and group.org_id == customer_org
+
+
+def _act(row) -> Act:
+    return Act(
+        id=row.id,
+        entity=row.entity,
+        event_name=row.event_name,
+        occurred_at=row.occurred_at,
+        received_at=row.received_at,
+        amount=row.amount,
+        net_amount=row.net_amount,
+        quantity=row.quantity,
+        attributes=row.attributes or {},
+    )
+
+
+def progress_refresh(*, customer_ids, now, new_activities=None, group_ids=None):
+    """Bring the progress of `customer_ids` up to date with their stored activities.
+
+    With `new_activities`, only the groups those activities match are evaluated (the
+    incremental path); without, every associated active group (recompute). `group_ids`
+    narrows to some groups. Writes only what changed."""
+    customer_orgs = dict(Customer.objects.filter(id__in=customer_ids).values_list("id", "org_id"))
+    groups, enrolled = load_groups(
+        customer_orgs=set(customer_orgs.values()), customer_ids=customer_ids, group_ids=group_ids
+    )
+    pairs = set()
+    if new_activities is not None:
+        fresh = [_act(a) for a in new_activities]
+        by_customer = defaultdict(list)
+        for row, act in zip(new_activities, fresh, strict=True):
+            by_customer[row.customer_id].append(act)
+        for customer_id, acts in by_customer.items():
+            for group in groups.values():
+                if _associated(group, customer_orgs[customer_id], enrolled[customer_id]) and any(
+                    matches(group, a) for a in acts
+                ):
+                    pairs.add((customer_id, group.id))
+    else:
+        for customer_id, org_id in customer_orgs.items():
+            for group in groups.values():
+                if _associated(group, org_id, enrolled[customer_id]):
+                    pairs.add((customer_id, group.id))
+    if not pairs:
+        return
+    _ProgressWriter(groups, pairs, now).run()
+
+
+class _ProgressWriter:
+    """Evaluates (customer, group) pairs from stored activities and writes the differences."""
+
+    def __init__(self, groups, pairs, now):
+        self.groups, self.pairs, self.now = groups, pairs, now
+        self.customers = sorted({c for c, _ in pairs})
+        self.group_ids = sorted({g for _, g in pairs})
+        self.rule_ids = [r.id for gid in self.group_ids for r in groups[gid].rules]
+
+    def run(self):
+        activities = self._activities()
+        cyclic = self._cyclic_periods(activities)
+        desired = {}  # (customer, rule, period) -> TargetState
+        for customer_id, group_id in self.pairs:
+            group = self.groups[group_id]
+            periods = (
+                cyclic.get((customer_id, group_id), ())
+                if group.evaluation == EvaluationType.CYCLIC
+                else group.periods
+            )
+            for (rule_id, period_id), state in evaluate_group(
+                group, periods, activities[customer_id]
+            ).items():
+                desired[(customer_id, rule_id, period_id)] = state
+        targets = self._write_user_targets(desired)
+        self._write_milestones(desired, targets)
+        self._write_enrolments(desired)
+        self._write_streaks(targets, cyclic)
+
+    def _activities(self):
+        keys = set().union(*(self.groups[g].keys for g in self.group_ids))
+        match = Q()
+        for entity, event_name in keys:
+            match |= Q(entity=entity, event_name=event_name)
+        rows = (
+            Activity.objects.filter(customer_id__in=self.customers)
+            .filter(match)
+            .order_by("occurred_at", "id")
+        )
+        by_customer = defaultdict(list)
+        for row in rows.only(
+            "id",
+            "customer_id",
+            "entity",
+            "event_name",
+            "occurred_at",
+            "received_at",
+            "amount",
+            "net_amount",
+            "quantity",
+            "attributes",
+        ):
+            by_customer[row.customer_id].append(_act(row))
+        return by_customer
+
+    def _cyclic_periods(self, activities):
+        """Each customer's periods of CYCLIC groups; created at the first matching activity."""
+        cyclic_ids = [g for g in self.group_ids if self.groups[g].evaluation == EvaluationType.CYCLIC]
+        found = defaultdict(list)
+        if not cyclic_ids:
+            return found
+        for row in TargetPeriod.objects.filter(
+            group_id__in=cyclic_ids, customer_id__in=self.customers
+        ).order_by("sequence"):
+            found[(row.customer_id, row.group_id)].append(PeriodCfg(row.id, row.sequence, row.start, row.end))
+        created = []
+        for customer_id, group_id in self.pairs:
+            group = self.groups[group_id]
+            if group.evaluation != EvaluationType.CYCLIC or found.get((customer_id, group_id)):
+                continue
+            first = next((a for a in activities[customer_id] if matches(group, a)), None)
+            if first is None:
+                continue
+            for window in cyclic_windows(
+                anchor=first.occurred_at,
+                end=group.end,
+                frequency_type=group.frequency_type,
+                frequency=group.frequency,
+                total_periods=group.total_periods,
+                tz=group.tz,
+                ref_code_prefix=f"PERIOD_G_{group_id}_",
+            ):
+                created.append(
+                    TargetPeriod(
+                        org_id=group.org_id,
+                        group_id=group_id,
+                        customer_id=customer_id,
+                        ref_code=window.ref_code,
+                        sequence=window.sequence,
+                        start=window.start,
+                        end=window.end,
+                    )
+                )
+        for row in TargetPeriod.objects.bulk_create(created):
+            found[(row.customer_id, row.group_id)].append(PeriodCfg(row.id, row.sequence, row.start, row.end))
+        return found
+
+    def _write_user_targets(self, desired):
+        """Create, update or delete UserTarget rows; returns {(customer, rule, period): row}."""
+        existing = {
+            (ut.customer_id, ut.rule_id, ut.period_id): ut
+            for ut in UserTarget.objects.filter(customer_id__in=self.customers, rule_id__in=self.rule_ids)
+        }
+        evaluated = {(c, r.id) for c, g in self.pairs for r in self.groups[g].rules}
+        stale = [ut.id for key, ut in existing.items() if key[:2] in evaluated and key not in desired]
+        if stale:
+            UserTarget.objects.filter(id__in=stale).delete()
+        org_of_rule = {r.id: self.groups[g].org_id for g in self.group_ids for r in self.groups[g].rules}
+        new, changed, rows = [], [], {}
+        for key, state in desired.items():
+            ut = existing.get(key)
+            if ut is None:
+                ut = UserTarget(
+                    org_id=org_of_rule[key[1]],
+                    customer_id=key[0],
+                    rule_id=key[1],
+                    period_id=key[2],
+                    achieved_value=state.value,
+                    achieved_at=state.achieved_at,
+                    enrolled_on=state.enrolled_on,
+                )
+                new.append(ut)
+            elif (ut.achieved_value, ut.achieved_at, ut.enrolled_on) != (
+                state.value,
+                state.achieved_at,
+                state.enrolled_on,
+            ):
+                ut.achieved_value, ut.achieved_at, ut.enrolled_on = (
+                    state.value,
+                    state.achieved_at,
+                    state.enrolled_on,
+                )
+                changed.append(ut)
+            rows[key] = ut
+        UserTarget.objects.bulk_create(new)
+        update_rows(UserTarget, changed, ["achieved_value", "achieved_at", "enrolled_on"])
+        return rows
+
+    def _write_milestones(self, desired, targets):
+        wanted = {
+            (targets[key].id, trigger_id): at
+            for key, state in desired.items()
+            for trigger_id, at in state.milestones.items()
+        }
+        existing = {
+            (m.user_target_id, m.trigger_id): m
+            for m in UserMilestone.objects.filter(user_target_id__in=[ut.id for ut in targets.values()])
+        }
+        stale = [m.id for key, m in existing.items() if key not in wanted]
+        if stale:
+            UserMilestone.objects.filter(id__in=stale).delete()
+        changed = []
+        for key, at in wanted.items():
+            if key in existing and existing[key].achieved_at != at:
+                existing[key].achieved_at = at
+                changed.append(existing[key])
+        org_of = {ut.id: ut.org_id for ut in targets.values()}
+        UserMilestone.objects.bulk_create(
+            UserMilestone(org_id=org_of[ut_id], user_target_id=ut_id, trigger_id=trigger_id, achieved_at=at)
+            for (ut_id, trigger_id), at in wanted.items()
+            if (ut_id, trigger_id) not in existing
+        )
+        update_rows(UserMilestone, changed, ["achieved_at"])
+
+    def _write_enrolments(self, desired):
+        """ALL_CUSTOMERS groups enrol a customer at the first matching activity."""
+        first = {}
+        group_of_rule = {r.id: g for g in self.group_ids for r in self.groups[g].rules}
+        for (customer_id, rule_id, _), state in desired.items():
+            key = (customer_id, group_of_rule[rule_id])
+            if key not in first or state.enrolled_on < first[key]:
+                first[key] = state.enrolled_on
+        have = set(
+            GroupEnrolment.objects.filter(
+                customer_id__in=self.customers, group_id__in=self.group_ids
+            ).values_list("customer_id", "group_id")
+        )
+        GroupEnrolment.objects.bulk_create(
+            GroupEnrolment(
+                org_id=self.groups[g].org_id,
+                group_id=g,
+                customer_id=c,
+                enrolled_on=at,
+                source=EnrolmentSource.ACTIVITY,
+            )
+            for (c, g), at in first.items()
+            if (c, g) not in have
+        )
+
+    def _write_streaks(self, targets, cyclic):
+        streak_groups = [g for g in self.group_ids if self.groups[g].streaks]
+        if not streak_groups:
+            return
+        existing = {
+            (us.customer_id, us.streak_id): us
+            for us in UserStreak.objects.filter(
+                customer_id__in=self.customers, streak__group_id__in=streak_groups
+            )
+        }
+        new, changed = [], []
+        for customer_id, group_id in self.pairs:
+            group = self.groups[group_id]
+            if not group.streaks:
+                continue
+            periods = (
+                cyclic.get((customer_id, group_id), ())
+                if group.evaluation == EvaluationType.CYCLIC
+                else group.periods
+            )
+            outcomes = []
+            for period in periods:
+                rows = [targets.get((customer_id, rule.id, period.id)) for rule in group.rules]
+                achieved = period_achieved_at(row.achieved_at if row else None for row in rows)
+                completing = max(
+                    (r for r in rows if r and r.achieved_at), key=lambda r: r.achieved_at, default=None
+                )
+                outcomes.append(
+                    PeriodOutcome(
+                        achieved,
+                        closed=period.end < self.now and group.evaluation != EvaluationType.PERIOD_AGNOSTIC,
+                        user_target_id=completing.id if completing else None,
+                    )
+                )
+            for streak_id, needed, continuous in group.streaks:
+                state = streak_state(outcomes, needed=needed, continuous=continuous)
+                values = (state.status, state.current_count, state.achieved_at, state.achieved_user_target_id)
+                row = existing.get((customer_id, streak_id))
+                if row is None:
+                    if state.status != "NOT_STARTED":
+                        new.append(
+                            UserStreak(
+                                org_id=group.org_id,
+                                customer_id=customer_id,
+                                streak_id=streak_id,
+                                status=values[0],
+                                current_count=values[1],
+                                achieved_at=values[2],
+                                achieved_user_target_id=values[3],
+                            )
+                        )
+                elif (row.status, row.current_count, row.achieved_at, row.achieved_user_target_id) != values:
+                    row.status, row.current_count, row.achieved_at, row.achieved_user_target_id = values
+                    changed.append(row)
+        UserStreak.objects.bulk_create(new)
+        update_rows(UserStreak, changed, ["status", "current_count", "achieved_at", "achieved_user_target"])

@@ -1,0 +1,198 @@
+"""The arithmetic of progress (SPEC §4), as pure functions over plain values.
+
+`evaluate_group` replays one customer's matching activities, oldest first, against one group
+and returns the progress of every (rule, period) the activities reach. The engine calls it
+both when new activity arrives and when progress is recomputed, so the two paths cannot
+disagree. Event time decides: a target is achieved at the `occurred_at` of the activity that
+first brought it to its value, whatever order activities arrive in.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from targets.periods import contains
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class RuleCfg:
+    id: int
+    entity: str
+    event_name: str
+    target_type: str
+    attribute: str
+    target_value: Decimal
+    triggers: tuple = ()  # ((trigger id, trigger value), …)
+
+
+@dataclass(frozen=True)
+class PeriodCfg:
+    id: int
+    sequence: int
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class GroupCfg:
+    id: int
+    org_id: int
+    evaluation: str
+    tracking: str
+    tz: ZoneInfo
+    start: datetime
+    end: datetime
+    created_on: datetime
+    frequency_type: str
+    frequency: int
+    total_periods: int | None
+    enrolment: str
+    rules: tuple = ()  # RuleCfg, active rules only
+    streaks: tuple = ()  # ((streak id, needed, continuous), …)
+    periods: tuple = ()  # shared PeriodCfg, by sequence (none for CYCLIC)
+    overrides: dict = field(default_factory=dict)  # (rule id, period id) -> target value
+
+    @property
+    def keys(self):
+        """The (entity, event name) pairs this group listens to."""
+        return {(r.entity, r.event_name) for r in self.rules}
+
+    def target(self, rule: RuleCfg, period_id: int) -> Decimal:
+        return self.overrides.get((rule.id, period_id), rule.target_value)
+
+
+@dataclass(frozen=True)
+class Act:
+    id: int
+    entity: str
+    event_name: str
+    occurred_at: datetime
+    received_at: datetime
+    amount: Decimal
+    net_amount: Decimal | None
+    quantity: Decimal
+    attributes: dict
+
+
+@dataclass
+class TargetState:
+    value: Decimal
+    enrolled_on: datetime
+    achieved_at: datetime | None = None
+    milestones: dict = field(default_factory=dict)  # trigger id -> achieved at
+
+
+def in_window(group: GroupCfg, act: Act) -> bool:
+    """The group counts an activity it existed to receive, that happened inside its window."""
+    return act.received_at >= group.created_on and contains(group.start, group.end, act.occurred_at)
+
+
+def matches(group: GroupCfg, act: Act) -> bool:
+    return (act.entity, act.event_name) in group.keys and in_window(group, act)
+
+
+def measure(rule: RuleCfg, act: Act) -> Decimal:
+    """What one activity adds to a rule (VISIT's once-a-day rule is applied by the caller)."""
+    kind = rule.target_type
+    if kind in ("COUNT", "VISIT"):
+        return Decimal(1)
+    if kind == "GROSS_SALES":
+        return act.amount
+    if kind == "SALES":
+        return act.net_amount if act.net_amount is not None else act.amount
+    if kind == "QUANTITY":
+        return act.quantity
+    if kind == "SUM":
+        return attribute_value(act.attributes.get(rule.attribute))
+    return ZERO
+
+
+def attribute_value(raw) -> Decimal:
+    """A SUM attribute as a number; anything not a non-negative finite number counts 0."""
+    if isinstance(raw, bool) or raw is None:
+        return ZERO
+    try:
+        value = Decimal(str(raw))
+    except (InvalidOperation, ValueError):
+        return ZERO
+    return value if value.is_finite() and value > 0 else ZERO
+
+
+def _add(state: TargetState, delta: Decimal, *, target: Decimal, rule: RuleCfg, at: datetime, cap: bool):
+    state.value = min(state.value + delta, target) if cap else state.value + delta
+    if state.achieved_at is None and state.value >= target:
+        state.achieved_at = at
+    for trigger_id, trigger_value in rule.triggers:
+        if trigger_id not in state.milestones and state.value >= trigger_value:
+            state.milestones[trigger_id] = at
+
+
+def evaluate_group(
+    group: GroupCfg, periods: Sequence[PeriodCfg], activities: Sequence[Act]
+) -> dict[tuple[int, int], TargetState]:
+    """{(rule id, period id): TargetState} for one customer. `periods` are the group's shared
+    periods, or the customer's own for a CYCLIC group; `activities` are sorted by
+    (occurred_at, id)."""
+    out = {}
+    capping = group.tracking == "CAPPING"
+    agnostic = group.evaluation == "PERIOD_AGNOSTIC_WINDOW"
+    for rule in group.rules:
+        states = {}
+        visited = set()
+        pointer = 0  # PERIOD_AGNOSTIC: index of the first period not yet achieved
+        for act in activities:
+            if act.entity != rule.entity or act.event_name != rule.event_name or not in_window(group, act):
+                continue
+            delta = measure(rule, act)
+            if agnostic:
+                if not periods:
+                    continue
+                if rule.target_type == "VISIT":
+                    day = act.occurred_at.astimezone(group.tz).date()
+                    delta = ZERO if day in visited else delta
+                    visited.add(day)
+                pointer = _fill(
+                    states, periods, pointer, delta, group=group, rule=rule, at=act.occurred_at, cap=capping
+                )
+                continue
+            period = next((p for p in periods if contains(p.start, p.end, act.occurred_at)), None)
+            if period is None:
+                continue
+            if rule.target_type == "VISIT":
+                day = (period.id, act.occurred_at.astimezone(group.tz).date())
+                delta = ZERO if day in visited else delta
+                visited.add(day)
+            state = states.get(period.id)
+            if state is None:
+                state = states[period.id] = TargetState(ZERO, enrolled_on=act.occurred_at)
+            _add(
+                state, delta, target=group.target(rule, period.id), rule=rule, at=act.occurred_at, cap=capping
+            )
+        out.update({(rule.id, period_id): state for period_id, state in states.items()})
+    return out
+
+
+def _fill(states, periods, pointer, delta, *, group, rule, at, cap):
+    """PERIOD_AGNOSTIC carry-over: fill the first unachieved period up to its target, the rest
+    flows into the next ones (1200 against 1000 + 1000 gives 1000 and 200). The last period
+    keeps what is left (capped under CAPPING)."""
+    while True:
+        period = periods[pointer]
+        state = states.get(period.id)
+        if state is None:
+            state = states[period.id] = TargetState(ZERO, enrolled_on=at)
+        target = group.target(rule, period.id)
+        last = pointer == len(periods) - 1
+        room = target - state.value
+        if last or delta <= room:
+            _add(state, delta, target=target, rule=rule, at=at, cap=cap)
+            if state.value >= target and not last:
+                pointer += 1
+            return pointer
+        _add(state, room, target=target, rule=rule, at=at, cap=cap)
+        delta -= room
+        pointer += 1
