@@ -1,0 +1,421 @@
+"""Reads of the staff pages that the API's selector does not cover: which orgs a staff user may
+read, customer search, and a program's participation aggregates.
+
+A customer's progress is NOT read here: the customer page calls `targets.selectors.
+user_target_groups`, the one read path the API uses too. Every function is a plain function
+with keyword-only arguments and a fixed number of queries whatever the number of rows.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import Count, F, Q, Sum, Window
+from django.db.models.functions import RowNumber
+
+from customers.models import Customer, CustomerProfile, Org
+from targets.models import (
+    Enrolment,
+    GroupEnrolment,
+    PeriodTargetValue,
+    Streak,
+    StreakStatus,
+    TargetGroup,
+    TargetPeriod,
+    TargetRule,
+    UserStreak,
+    UserTarget,
+)
+from targets.periods import contains
+
+MAX_ID = 2**63 - 1
+BUCKETS = 11  # 0–10 %, 10–20 %, …, 90–100 %, ≥ 100 %
+LEADERBOARD_SIZE = 10
+
+
+# --- scope ----------------------------------------------------------------------------------
+
+
+def staff_orgs(*, user) -> dict[int, str]:
+    """The orgs a staff user may read, id -> name, in one query: a superuser reads every org;
+    anyone else the org of its Actor and that org's children (a child org reads only itself,
+    a parent also its children). A user without an Actor reads nothing."""
+    if not user.is_authenticated:
+        return {}
+    orgs = Org.objects.all()
+    if not user.is_superuser:
+        orgs = orgs.filter(Q(actors__user=user) | Q(parent__actors__user=user))
+    return dict(orgs.order_by("id").values_list("id", "name").distinct())
+
+
+# --- customer search ------------------------------------------------------------------------
+
+
+def _term_filter(term: str) -> Q:
+    """One search word: part of a first or last name, of a channel value (mobile, email, …),
+    case-insensitive; a word of digits also matches the start of a userId."""
+    profiles = CustomerProfile.objects.filter(
+        Q(first_name__icontains=term) | Q(last_name__icontains=term) | Q(channels__value__icontains=term)
+    ).values("customer_id")
+    condition = Q(id__in=profiles)
+    if term.isascii() and term.isdigit() and int(term) <= MAX_ID:
+        condition |= Q(id=int(term)) | Q(id__startswith=term)
+    return condition
+
+
+def search_customers(*, org_ids, q: str = ""):
+    """Customers of the orgs in scope matching every word of `q` (all of them when `q` is
+    empty), by id. A queryset: the caller paginates it."""
+    customers = Customer.objects.filter(org_id__in=org_ids)
+    for term in q.split()[:8]:
+        customers = customers.filter(_term_filter(term))
+    return customers.order_by("id")
+
+
+@dataclass
+class CustomerRow:
+    id: int
+    org_id: int
+    lifetime_purchases: object
+    name: str = ""
+    channels: list = field(default_factory=list)  # [(type, value, primary, verified)]
+    active_programs: int = 0
+    org_name: str = ""
+    lifetime_text: str = ""
+
+
+def customer_rows(*, customers, org_ids) -> list[CustomerRow]:
+    """One page of search results with names, channels and the number of active programs each
+    customer is associated with, in four queries whatever the page size."""
+    rows = {
+        cid: CustomerRow(cid, org_id, lifetime)
+        for cid, org_id, lifetime in customers.values_list("id", "org_id", "lifetime_purchases")
+    }
+    if not rows:
+        return []
+    for cid, first, last, ctype, value, primary, verified in (
+        CustomerProfile.objects.filter(customer_id__in=rows)
+        .order_by("customer_id", "id", "channels__id")
+        .values_list(
+            "customer_id",
+            "first_name",
+            "last_name",
+            "channels__type",
+            "channels__value",
+            "channels__primary",
+            "channels__verified",
+        )
+    ):
+        row = rows[cid]
+        if not row.name:
+            row.name = f"{first} {last}".strip()
+        if value is not None:
+            row.channels.append((ctype, value, primary, verified))
+    counts = active_program_counts(customers={cid: row.org_id for cid, row in rows.items()}, org_ids=org_ids)
+    names = org_ids if isinstance(org_ids, dict) else {}
+    for cid, row in rows.items():
+        row.active_programs = counts.get(cid, 0)
+        row.org_name = names.get(row.org_id, "")
+    return list(rows.values())
+
+
+def active_program_counts(*, customers: dict[int, int], org_ids) -> dict[int, int]:
+    """customer id -> number of active groups it is associated with (SPEC §3: ALL_CUSTOMERS
+    groups of its own org, plus groups it is enrolled in), in two queries.
+    `customers` maps customer id -> org id."""
+    by_org = dict(
+        TargetGroup.objects.filter(
+            org_id__in=set(customers.values()) & set(org_ids),
+            active=True,
+            enrolment=Enrolment.ALL_CUSTOMERS,
+        )
+        .values("org_id")
+        .annotate(n=Count("id"))
+        .values_list("org_id", "n")
+    )
+    enrolled = dict(
+        GroupEnrolment.objects.filter(
+            customer_id__in=customers, group__active=True, group__org_id__in=org_ids
+        )
+        # Already counted: an ALL_CUSTOMERS group of the customer's own org.
+        .exclude(group__enrolment=Enrolment.ALL_CUSTOMERS, group__org_id=F("customer__org_id"))
+        .values("customer_id")
+        .annotate(n=Count("group_id", distinct=True))
+        .values_list("customer_id", "n")
+    )
+    return {cid: by_org.get(org_id, 0) + enrolled.get(cid, 0) for cid, org_id in customers.items()}
+
+
+def customer_org_id(*, customer_id: int, org_ids) -> int | None:
+    """The customer's org when it is in scope, else None."""
+    if not 0 < customer_id <= MAX_ID:
+        return None
+    return (
+        Customer.objects.filter(id=customer_id, org_id__in=org_ids).values_list("org_id", flat=True).first()
+    )
+
+
+def group_labels(*, group_ids) -> dict[int, dict]:
+    """What the customer page shows about each group beside the selector's data (which does not
+    carry these): whether it is active, its description, enrolment and frequency."""
+    return {
+        row["id"]: row
+        for row in TargetGroup.objects.filter(id__in=group_ids).values(
+            "id", "active", "description", "enrolment", "frequency_type", "frequency", "start", "end"
+        )
+    }
+
+
+# --- programs -------------------------------------------------------------------------------
+
+
+def programs(*, org_ids):
+    """The groups of the orgs in scope, by id (a queryset: the caller paginates)."""
+    return (
+        TargetGroup.objects.filter(org_id__in=org_ids)
+        .order_by("-active", "id")
+        .values(
+            "id",
+            "name",
+            "org_id",
+            "active",
+            "target_evaluation_type",
+            "tracking_type",
+            "frequency_type",
+            "start",
+            "end",
+        )
+    )
+
+
+@dataclass
+class PeriodStats:
+    sequence: int
+    ref_code: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    current: bool = False
+    participants: int = 0
+    achieved: int = 0
+    buckets: list = field(default_factory=lambda: [0] * BUCKETS)
+
+    @property
+    def rate(self):
+        return round(100 * self.achieved / self.participants, 1) if self.participants else None
+
+
+@dataclass
+class ProgramOverview:
+    group: dict
+    rules: list
+    streaks: list
+    periods: list  # PeriodStats by sequence
+    associated: int  # customers associated with the group
+    leaderboard: dict  # rule id -> [(rank, customer id, name, total value, achieved periods)]
+
+
+def _bucket_case(progress: str) -> str:
+    """SQL: the histogram bucket of a progress ratio (0..1+), 10 for ≥ 100 %."""
+    whens = " ".join(f"WHEN {progress} >= {b / 10} THEN {b}" for b in range(BUCKETS - 1, 0, -1))
+    return f"CASE {whens} ELSE 0 END"
+
+
+def period_distribution(*, group_id: int, org_id: int, rule_count: int):
+    """Per period sequence and progress bucket: the number of customers, and how many of them
+    achieved the period, in one aggregate query.
+
+    A customer's progress in a period is the smallest ratio achieved / target over the group's
+    rules (a rule without a row counts 0), since the group achieves a period only when every
+    rule does (UNIFIED); for one-rule groups it is simply that rule's ratio. Targets honour the
+    per-period overrides. Periods are matched by sequence so that CYCLIC groups, whose periods
+    belong to each customer, aggregate their n-th cycles together."""
+    ut = UserTarget._meta.db_table
+    period = TargetPeriod._meta.db_table
+    rule = TargetRule._meta.db_table
+    override = PeriodTargetValue._meta.db_table
+    sql = f"""
+        WITH progress AS (
+            SELECT p.sequence AS seq, u.customer_id AS customer_id,
+                   COUNT(*) AS n_rows,
+                   SUM(CASE WHEN u.achieved_at IS NOT NULL THEN 1 ELSE 0 END) AS n_done,
+                   MIN(u.achieved_value * 1.0 / COALESCE(v.target_value, r.target_value)) AS ratio
+            FROM {ut} u
+            JOIN {rule} r ON r.id = u.rule_id
+            JOIN {period} p ON p.id = u.period_id
+            LEFT JOIN {override} v ON v.rule_id = u.rule_id AND v.period_id = u.period_id
+            WHERE u.org_id = %s AND r.group_id = %s
+            GROUP BY p.sequence, u.customer_id
+        ), scored AS (
+            SELECT seq,
+                   CASE WHEN n_done >= %s THEN 1 ELSE 0 END AS achieved,
+                   CASE WHEN n_rows < %s THEN 0.0 ELSE ratio END AS ratio
+            FROM progress
+        )
+        SELECT seq,
+               CASE WHEN achieved = 1 THEN {BUCKETS - 1} ELSE {_bucket_case("ratio")} END AS bucket,
+               COUNT(*), SUM(achieved)
+        FROM scored
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [org_id, group_id, rule_count, rule_count])
+        return cursor.fetchall()
+
+
+def program_overview(*, group_id: int, org_ids, now: datetime) -> ProgramOverview | None:
+    """Everything the program page shows, or None when the group is not in the orgs in scope.
+    Nine queries whatever the number of customers: sums and counts are done by the database."""
+    group = (
+        TargetGroup.objects.filter(id=group_id, org_id__in=org_ids)
+        .values(
+            "id",
+            "name",
+            "description",
+            "org_id",
+            "org__name",
+            "active",
+            "target_evaluation_type",
+            "tracking_type",
+            "enrolment",
+            "frequency_type",
+            "frequency",
+            "total_periods",
+            "start",
+            "end",
+            "preferred_till__name",
+            "preferred_till__code",
+            "created_on",
+            "created_by__name",
+            "last_updated_on",
+            "last_updated_by__name",
+        )
+        .first()
+    )
+    if group is None:
+        return None
+    org_id = group["org_id"]
+
+    rules = {}
+    for rid, name, active, entity, event, ttype, attribute, value, tname, tvalue in (
+        TargetRule.objects.filter(group_id=group_id)
+        .order_by("id", "triggers__trigger_value", "triggers__id")
+        .values_list(
+            "id",
+            "name",
+            "active",
+            "target_entity",
+            "event_name",
+            "target_type",
+            "attribute",
+            "target_value",
+            "triggers__trigger_name",
+            "triggers__trigger_value",
+        )
+    ):
+        rule = rules.setdefault(
+            rid,
+            {
+                "id": rid,
+                "name": name,
+                "active": active,
+                "target_entity": entity,
+                "event_name": event,
+                "target_type": ttype,
+                "attribute": attribute,
+                "target_value": value,
+                "triggers": [],
+            },
+        )
+        if tname is not None:
+            rule["triggers"].append((tname, tvalue))
+
+    periods = {
+        seq: PeriodStats(seq, ref, start, end, current=contains(start, end, now))
+        for seq, ref, start, end in TargetPeriod.objects.filter(group_id=group_id, customer__isnull=True)
+        .order_by("sequence")
+        .values_list("sequence", "ref_code", "start", "end")
+    }
+    if group["target_evaluation_type"] != "FIXED_CALENDAR_WINDOW":
+        for stats in periods.values():
+            stats.current = False  # no shared calendar: each customer has its own current period
+    for seq, bucket, count, achieved in period_distribution(
+        group_id=group_id, org_id=org_id, rule_count=max(len(rules), 1)
+    ):
+        stats = periods.get(seq) or periods.setdefault(seq, PeriodStats(seq))
+        stats.buckets[bucket] += count
+        stats.participants += count
+        stats.achieved += achieved or 0
+    for seq in range(1, (group["total_periods"] or 0) + 1):
+        periods.setdefault(seq, PeriodStats(seq))
+
+    streaks = [
+        {"id": sid, "name": name, "needed": needed, "continuous": continuous, "counts": {}}
+        for sid, name, needed, continuous in Streak.objects.filter(group_id=group_id)
+        .order_by("id")
+        .values_list("id", "name", "target_count_of_sequence", "continuous")
+    ]
+    associated = Customer.objects.filter(
+        Q(id__in=GroupEnrolment.objects.filter(group_id=group_id).values("customer_id"))
+        | (Q(org_id=org_id) if group["enrolment"] == Enrolment.ALL_CUSTOMERS else Q(pk__in=[]))
+    ).count()
+    if streaks:
+        counts = {}
+        for sid, status, n in (
+            UserStreak.objects.filter(org_id=org_id, streak__group_id=group_id)
+            .values("streak_id", "status")
+            .annotate(n=Count("id"))
+            .values_list("streak_id", "status", "n")
+        ):
+            counts.setdefault(sid, {})[status] = n
+        for streak in streaks:
+            mine = counts.get(streak["id"], {})
+            without_row = associated - sum(mine.values())
+            streak["counts"] = {
+                status: mine.get(status, 0)
+                + (max(without_row, 0) if status == StreakStatus.NOT_STARTED else 0)
+                for status in StreakStatus.values
+            }
+
+    return ProgramOverview(
+        group=group,
+        rules=list(rules.values()),
+        streaks=streaks,
+        periods=[periods[seq] for seq in sorted(periods)],
+        associated=associated,
+        leaderboard=leaderboard(group_id=group_id, org_id=org_id),
+    )
+
+
+def leaderboard(*, group_id: int, org_id: int, size: int = LEADERBOARD_SIZE) -> dict:
+    """Per rule, the customers with the highest achieved value summed over the group's periods
+    (ties: more achieved periods, then the smaller userId), top `size`; two queries."""
+    ranked = (
+        UserTarget.objects.filter(org_id=org_id, rule__group_id=group_id)
+        .values("rule_id", "customer_id")
+        .annotate(
+            total=Sum("achieved_value"),
+            achieved=Count("id", filter=Q(achieved_at__isnull=False)),
+        )
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("rule_id")],
+                order_by=[F("total").desc(), F("achieved").desc(), F("customer_id").asc()],
+            )
+        )
+        .filter(rank__lte=size)
+        .order_by("rule_id", "rank")
+    )
+    rows = list(ranked.values_list("rule_id", "rank", "customer_id", "total", "achieved"))
+    names = {}
+    for cid, first, last in (
+        CustomerProfile.objects.filter(customer_id__in={row[2] for row in rows})
+        .order_by("customer_id", "id")
+        .values_list("customer_id", "first_name", "last_name")
+    ):
+        names.setdefault(cid, f"{first} {last}".strip())
+    board = {}
+    for rule_id, rank, cid, total, achieved in rows:
+        board.setdefault(rule_id, []).append((rank, cid, names.get(cid, ""), total, achieved))
+    return board
