@@ -362,7 +362,9 @@ class _ProgressWriter:
             if first is None:
                 continue
             for window in cyclic_windows(
-                anchor=first.occurred_at,
+                # The window is compared to the second: an activity at end + 0.5 s matches, and
+                # its cycle must not start after the group's end.
+                anchor=min(first.occurred_at, group.end),
                 end=group.end,
                 frequency_type=group.frequency_type,
                 frequency=group.frequency,
@@ -453,18 +455,28 @@ class _ProgressWriter:
         update_rows(UserMilestone, changed, ["achieved_at"])
 
     def _write_enrolments(self, desired):
-        """ALL_CUSTOMERS groups enrol a customer at the first matching activity."""
+        """ALL_CUSTOMERS groups enrol a customer at the first matching activity (event time: an
+        earlier activity arriving late moves an activity enrolment back, as it moves the user
+        targets' enrolled_on). Enrolments made by an admin, the API or an import are kept."""
         first = {}
         group_of_rule = {r.id: g for g in self.group_ids for r in self.groups[g].rules}
         for (customer_id, rule_id, _), state in desired.items():
             key = (customer_id, group_of_rule[rule_id])
             if key not in first or state.enrolled_on < first[key]:
                 first[key] = state.enrolled_on
-        have = set(
-            GroupEnrolment.objects.filter(
+        have = {
+            (row.customer_id, row.group_id): row
+            for row in GroupEnrolment.objects.filter(
                 customer_id__in=self.customers, group_id__in=self.group_ids
-            ).values_list("customer_id", "group_id")
-        )
+            ).only("id", "customer_id", "group_id", "enrolled_on", "source")
+        }
+        moved = []
+        for key, at in first.items():
+            row = have.get(key)
+            if row is not None and row.source == EnrolmentSource.ACTIVITY and row.enrolled_on != at:
+                row.enrolled_on = at
+                moved.append(row)
+        update_rows(GroupEnrolment, moved, ["enrolled_on"])
         GroupEnrolment.objects.bulk_create(
             GroupEnrolment(
                 org_id=self.groups[g].org_id,
