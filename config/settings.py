@@ -31,7 +31,7 @@ def env_list(name):
 
 DEBUG = env_bool("DEBUG", default=True)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
@@ -157,6 +157,20 @@ OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "customers.authentication.ActorOAuth2Validator",
     "SCOPES": {"read": "Read", "write": "Write"},
     "DEFAULT_SCOPES": ["read", "write"],
+    # RFC 9700 (OAuth 2.0 Security BCP). Only the client-credentials grant is used; tokens are
+    # stored as SHA-256 checksums (the clear token exists only in the response that issues it).
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -168,6 +182,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"TargetEntityEnum": "targets.models.TargetEntity.values"},
 }
 
 # Production hardening: on by default when DEBUG is off; SECURE_SSL_REDIRECT can be turned off
@@ -184,11 +199,16 @@ if not DEBUG:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING").strip().upper() or "WARNING"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-    # 4xx answers are the API working as designed; only server errors are worth a log line.
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # 4xx answers are the API working as designed; only server errors are worth a log line.
+        "django.request": {"level": "ERROR"},
+        # oauthlib's DEBUG lines carry issued access tokens: never below INFO, whatever LOG_LEVEL.
+        "oauthlib": {"level": LOG_LEVEL if LOG_LEVEL not in {"DEBUG", "NOTSET"} else "INFO"},
+    },
 }

@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.exceptions import Codes, json_error
-from customers.views import TokenGenerateView
+from customers.views import ThrottledTokenView, TokenGenerateView
 
 API_PREFIXES = ("/v3", "/v3.1", "/api_gateway/", "/api/")
 
@@ -20,6 +20,7 @@ api = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("o/token/", ThrottledTokenView.as_view(), name="oauth-token"),  # throttled; before DOT's
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("staff/", include("targets.staff.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

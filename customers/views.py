@@ -4,21 +4,51 @@ It runs django-oauth-toolkit's client-credentials grant (same validator, hashed 
 token table as /o/token/) and answers in the platform's envelope."""
 
 import json
+import math
 from urllib.parse import urlencode
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from oauth2_provider.oauth2_backends import get_oauthlib_core
+from oauth2_provider.views import TokenView
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from config.exceptions import APIError, Codes, envelope
+from config.exceptions import APIError, Codes, envelope, json_error
 from targets.api.schema import COMMON_ERRORS
 
 
-class TokenRateThrottle(AnonRateThrottle):
+class TokenRateThrottle(SimpleRateThrottle):
+    """Token requests per client address, one bucket for both token endpoints (failures count
+    too). The rate is REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["token"] (env TOKEN_THROTTLE_RATE),
+    read at each request rather than once at import."""
+
     scope = "token"
+
+    @property
+    def THROTTLE_RATES(self):  # noqa: N802 (DRF's attribute name)
+        return api_settings.DEFAULT_THROTTLE_RATES
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class ThrottledTokenView(TokenView):
+    """django-oauth-toolkit's standard /o/token/ behind the same throttle as the platform's
+    token endpoint; a throttled request gets the 429 envelope with Retry-After."""
+
+    def post(self, request, *args, **kwargs):
+        throttle = TokenRateThrottle()
+        if not throttle.allow_request(request, self):
+            wait = math.ceil(throttle.wait() or 1)
+            response = json_error(
+                429, Codes.THROTTLED, f"Request was throttled. Expected available in {wait} seconds."
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
 
 
 class TokenRequestSerializer(serializers.Serializer):
