@@ -4,9 +4,13 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import orjson
+from django.http import Http404
+from rest_framework import status
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
+
+from config.exceptions import APIError, Codes
 
 
 def _default(value):
@@ -32,10 +36,17 @@ class ORJSONRenderer(BaseRenderer):
 
 class LenientContentNegotiation(DefaultContentNegotiation):
     """Honour Accept where a view offers a choice (the schema view), but never answer 406: an
-    API client asking for text/html still gets the JSON envelope."""
+    API client asking for text/html still gets the JSON envelope. A `?format=` that no renderer
+    offers is invalid input (400), not a 404 that would read as "customer not found"."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
         try:
             return super().select_renderer(request, renderers, format_suffix)
         except NotAcceptable:
             return renderers[0], renderers[0].media_type
+        except Http404:
+            raise APIError(
+                status.HTTP_400_BAD_REQUEST,
+                Codes.INVALID_INPUT,
+                "Invalid input: format: unsupported response format",
+            ) from None

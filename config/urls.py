@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.exceptions import Codes, json_error
@@ -8,9 +9,20 @@ from customers.views import ThrottledTokenView, TokenGenerateView
 API_PREFIXES = ("/v3", "/v3.1", "/api_gateway/", "/api/")
 
 
+@csrf_exempt  # an API client POSTing to an unknown path gets the 404 envelope, not a CSRF page
 def api_not_found(request, *args, **kwargs):
     return json_error(404, Codes.NOT_FOUND, f"No API resource at {request.path[:200]}")
 
+
+# How the schema presents the API: the gateway alias as a second server instead of a duplicate
+# of every path, and the read path as documented (see targets.api.schema).
+SCHEMA_SETTINGS = {
+    "PREPROCESSING_HOOKS": ["targets.api.schema.document_paths"],
+    "SERVERS": [
+        {"url": "/", "description": "This service"},
+        {"url": "/api_gateway/intouch-api-v3", "description": "The same API under the gateway path"},
+    ],
+}
 
 api = [
     path("", include("targets.api.urls")),
@@ -23,11 +35,13 @@ urlpatterns = [
     path("o/token/", ThrottledTokenView.as_view(), name="oauth-token"),  # throttled; before DOT's
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("staff/", include("targets.staff.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SpectacularAPIView.as_view(custom_settings=SCHEMA_SETTINGS), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include(api)),
     path("api_gateway/intouch-api-v3/", include(api)),
-    re_path(r"^(api_gateway/|v3(\.1)?/|api/)", api_not_found),
+    # Anything else under an API prefix, the bare prefixes included (so that APPEND_SLASH does not
+    # answer /v3.1 with an HTML redirect), is a 404 in the envelope.
+    re_path(r"^(api_gateway|v3(\.1)?|api)(/|$)", api_not_found),
 ]
 
 
@@ -37,6 +51,22 @@ def handler404(request, exception=None):
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+def handler400(request, exception=None):
+    if request.path.startswith(API_PREFIXES):
+        return json_error(400, Codes.INVALID_INPUT, "Invalid input: bad request")
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
+
+
+def handler403(request, exception=None):
+    if request.path.startswith(API_PREFIXES):
+        return json_error(403, Codes.FORBIDDEN)
+    from django.views.defaults import permission_denied
+
+    return permission_denied(request, exception)
 
 
 def handler500(request):

@@ -94,6 +94,8 @@ class ActorBasicAuthentication(BasicAuthentication):
     www_authenticate_realm = "api"
 
     def authenticate_credentials(self, userid, password, request=None):
+        if "\x00" in userid:  # PostgreSQL cannot even compare such a string: refuse, don't fail
+            raise exceptions.AuthenticationFailed("Invalid username/password")
         user = get_user_model().objects.select_related("actor__org").filter(username=userid).first()
         if user is None or not user.is_active:
             # Spend the same work as a real check so that unknown users are not faster to refuse.

@@ -7,7 +7,7 @@ import json
 import math
 from urllib.parse import urlencode
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauth2_provider.views import TokenView
 from rest_framework import serializers, status
@@ -17,7 +17,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from config.exceptions import APIError, Codes, envelope, json_error
-from targets.api.schema import COMMON_ERRORS
+from targets.api.schema import COMMON_ERRORS, error_response
 
 
 class TokenRateThrottle(SimpleRateThrottle):
@@ -78,7 +78,8 @@ class TokenGenerateView(APIView):
                 },
             ),
             400: COMMON_ERRORS[400],
-            401: OpenApiResponse(description="Failed to generate OAuth token"),
+            401: error_response(401, (401, "Failed to generate OAuth token")),
+            429: error_response(429, (429, "Request was throttled. Expected available in 60 seconds.")),
         },
         auth=[],
     )

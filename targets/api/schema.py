@@ -3,8 +3,35 @@
 The response is built as plain dicts by the selector; these serializers only describe it."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
+
+GATEWAY_PREFIX = "/api_gateway/intouch-api-v3/"
+
+
+def document_paths(endpoints):
+    """drf-spectacular preprocessing hook (registered by the schema view in config.urls).
+
+    - The gateway alias serves every API path a second time; the schema lists each path once
+      and names the alias as a second server instead of emitting duplicate operations.
+    - The read path is documented as the platform documents it: `/v3.1/users/{userId}/targetGroups`
+      (the URL kwarg is `user_id`, and the trailing slash is optional, not part of the path)."""
+    documented = []
+    for path, path_regex, method, callback in endpoints:
+        if path.startswith(GATEWAY_PREFIX):
+            continue
+        if path_regex.endswith("/?$") and path.endswith("/"):
+            path = path.rstrip("/")
+        if "{user_id}" in path:
+            path = path.replace("{user_id}", "{userId}")
+            path_regex = path_regex.replace("(?P<user_id>", "(?P<userId>")
+        documented.append((path, path_regex, method, callback))
+    return documented
 
 
 class ErrorItemSerializer(serializers.Serializer):
@@ -127,23 +154,33 @@ class UserTargetGroupsDataSerializer(serializers.Serializer):
     targetGroups = TargetGroupReadSerializer(many=True)
 
 
+@extend_schema_serializer(many=False)  # one envelope, although the view action is `list`
 class UserTargetGroupsResponseSerializer(serializers.Serializer):
     data = UserTargetGroupsDataSerializer()
     errors = serializers.JSONField(allow_null=True)
     warnings = serializers.JSONField(allow_null=True)
 
 
-def _error(status, code, message):
-    return OpenApiResponse(
-        ErrorEnvelopeSerializer,
-        description=message,
-        examples=[
+def error_response(status, *cases):
+    """An error response: the envelope's schema and one example per case, a (code, message) or
+    (code, message, example name) tuple."""
+    examples = []
+    for case in cases:
+        code, message = case[:2]
+        name = case[2] if len(case) == 3 else f"{status} {code}"
+        examples.append(
             OpenApiExample(
-                f"{status} {code}",
+                name,
+                summary=f"{code}: {message}",
                 value={"data": None, "errors": [{"code": code, "message": message}], "warnings": None},
                 status_codes=[str(status)],
+                response_only=True,
             )
-        ],
+        )
+    return OpenApiResponse(
+        ErrorEnvelopeSerializer,
+        description="; ".join(f"{case[0]} {case[1]}" for case in cases),
+        examples=examples,
     )
 
 
@@ -153,13 +190,26 @@ SCOPE_HEADERS = [
         OpenApiTypes.STR,
         OpenApiParameter.HEADER,
         enum=["SELF", "OTHER", "ALL"],
-        description="Which connected orgs to read: SELF (default), OTHER (the orgs in DATA-SCOPE-ORG), ALL.",
+        description=(
+            "Which connected orgs to read (case-insensitive): SELF (default: the caller's org), "
+            "OTHER (the orgs listed in DATA-SCOPE-ORG: a parent lists its children, a child itself), "
+            "ALL (a parent: itself and its children; a child: itself and its parent)."
+        ),
     ),
     OpenApiParameter(
         "DATA-SCOPE-ORG",
         OpenApiTypes.STR,
         OpenApiParameter.HEADER,
-        description="Comma-separated org ids (alias DATA-SCOPE-ORGS).",
+        description=(
+            "Comma-separated org ids, e.g. `50363` or `60001, 60002`; required with OTHER. "
+            "Every listed org must be readable under DATA-SCOPE (else 403 310144)."
+        ),
+    ),
+    OpenApiParameter(
+        "DATA-SCOPE-ORGS",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description="Alias of DATA-SCOPE-ORG, read when DATA-SCOPE-ORG is absent.",
     ),
 ]
 
@@ -177,21 +227,39 @@ READ_QUERY_PARAMETERS = [
     OpenApiParameter("targetRuleId", OpenApiTypes.INT64, description="Only this rule's targets."),
 ]
 
+UNAUTHORIZED = (401, "Authentication required: missing or invalid credentials")
+INTERNAL = (500, "Internal error")
+
 COMMON_ERRORS = {
-    400: _error(400, 300004, "Invalid input"),
-    401: _error(401, 401, "Authentication required: missing or invalid credentials"),
-    403: _error(403, 403, "Permission denied"),
+    400: error_response(400, (300004, "Invalid input")),
+    401: error_response(401, UNAUTHORIZED),
+    403: error_response(403, (403, "Permission denied")),
+    500: error_response(500, INTERNAL),
 }
 
 READ_RESPONSES = {
     200: UserTargetGroupsResponseSerializer,
-    400: OpenApiResponse(
-        ErrorEnvelopeSerializer,
-        description="Invalid userId (310011), invalid input (300004) or connected orgs headers (310144)",
+    400: error_response(
+        400,
+        (310011, "Invalid userId", "invalid userId"),
+        (300004, "Invalid input: includeInactive: must be true or false, got 'yes'", "invalid parameter"),
+        (300004, "Invalid input: DATA-SCOPE must be SELF, OTHER or ALL", "invalid DATA-SCOPE"),
+        (
+            310144,
+            "Connected Orgs not set properly in Headers: DATA-SCOPE OTHER needs DATA-SCOPE-ORG",
+            "invalid DATA-SCOPE-ORG",
+        ),
     ),
     401: COMMON_ERRORS[401],
-    403: OpenApiResponse(
-        ErrorEnvelopeSerializer, description="No permission (403) or unreachable org (310144)"
+    403: error_response(
+        403,
+        (403, "Permission denied", "no permission"),
+        (
+            310144,
+            "Connected Orgs not set properly in Headers: org 70001 is not reachable with this DATA-SCOPE",
+            "org not reachable",
+        ),
     ),
-    404: _error(404, 8015, "Customer not found for the given identifiers"),
+    404: error_response(404, (8015, "Customer not found for the given identifiers", "customer not found")),
+    500: COMMON_ERRORS[500],
 }
