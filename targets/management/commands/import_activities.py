@@ -100,6 +100,13 @@ class Command(BaseCommand):
     def flush(self, batch):
         if not batch:
             return
+        self.pending = []  # this batch's rejects, reported in line order
+        self._flush(batch)
+        for number, reason in sorted(self.pending):
+            if len(self.rejected_lines) < MAX_REJECT_LINES:
+                self.rejected_lines.append((number, reason))
+
+    def _flush(self, batch):
         by_org = {}
         if self.org is not None:
             by_org[self.org] = batch
@@ -133,8 +140,7 @@ class Command(BaseCommand):
 
     def reject(self, number, reason):
         self.counts["rejected"] += 1
-        if len(self.rejected_lines) < MAX_REJECT_LINES:
-            self.rejected_lines.append((number, reason))
+        self.pending.append((number, reason))
 
     def summary(self, elapsed):
         total = sum(self.counts.values())
