@@ -64,6 +64,9 @@ def _validation_messages(detail, prefix=""):
     """Flatten DRF's nested validation detail into `field: message` strings."""
     if isinstance(detail, dict):
         for key, value in detail.items():
+            if isinstance(key, int):  # DRF ≥ 3.15 reports list items as {index: detail}
+                yield from _validation_messages(value, f"{prefix}[{key}]")
+                continue
             name = key if key != "non_field_errors" else ""
             yield from _validation_messages(
                 value, f"{prefix}.{name}" if prefix and name else (name or prefix)
