@@ -10,8 +10,6 @@ from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
-from config.exceptions import APIError, Codes
-
 
 def _default(value):
     if isinstance(value, Decimal):
@@ -45,6 +43,9 @@ class LenientContentNegotiation(DefaultContentNegotiation):
         except NotAcceptable:
             return renderers[0], renderers[0].media_type
         except Http404:
+            # Imported here: config.exceptions imports DRF's views, which import this module.
+            from config.exceptions import APIError, Codes
+
             raise APIError(
                 status.HTTP_400_BAD_REQUEST,
                 Codes.INVALID_INPUT,
