@@ -1,0 +1,443 @@
+"""python manage.py benchmark [--quick] [--json FILE]
+
+Measures, side by side in one run on the configured database (issue 7, docs/scaling.md):
+
+  read.queries.heavy/light  SQL queries of GET /v3.1/users/{id}/targetGroups?includeInactive=true,
+                            authentication included, for a customer with 50 groups × 12 periods
+                            and for one with a single group
+  read.p50_ms / p95_ms      that request for the heavy customer, bearer token, through Django's
+                            whole request stack (WSGI handler in-process)
+  read.floor_ratio          ÷ the physical floor: the same rows by raw SQL, one query per table,
+                            encoded with orjson into the same bytes (targets.benchmark.floor)
+  read.naive_ratio          a nested-ModelSerializer implementation (targets.benchmark.naive) ÷ ours
+  read.basic_ratio          the same request with HTTP Basic ÷ with the bearer token
+  read.scale_ratio          PostgreSQL: with 1,000,000 UserTarget rows of other customers ÷ with
+                            10,000 (--quick: 200,000)
+  ingest.per_s              activities/s through `import_activities` (50,000 over 5,000 customers
+                            and 20 rules; --quick: 5,000 over 500)
+  ingest.api_per_s          the same activities through POST /v3.1/activities in batches of 500
+  render.bytes              size of the heavy response
+
+The dataset is built once (fixed seed, orgs 800000+) and reused; see targets.benchmark.dataset.
+The clock is pinned, DEBUG is off and the connection is kept across requests while measuring.
+No threshold fails the run: the table says which targets hold.
+"""
+
+import base64
+import json
+import tempfile
+import time
+from io import StringIO
+from pathlib import Path
+
+import orjson
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.test.utils import override_settings
+
+from targets.benchmark import dataset as ds
+from targets.benchmark.floor import floor_body
+from targets.benchmark.measure import (
+    WSGIClient,
+    count_queries,
+    explain,
+    kept_connection,
+    median,
+    percentile,
+    run_side_by_side,
+)
+from targets.models import Activity
+
+NOW_ISO = ds.NOW.isoformat().replace("+00:00", "Z")
+
+
+class Profile:
+    def __init__(
+        self, name, *, sizes, rounds, warmup, naive_every, scale_rounds, large, activities, customers
+    ):
+        self.name, self.sizes, self.rounds, self.warmup = name, sizes, rounds, warmup
+        self.naive_every, self.scale_rounds, self.large = naive_every, scale_rounds, large
+        self.activities, self.customers = activities, customers
+
+
+PROFILES = {
+    "full": Profile(
+        "full",
+        sizes=ds.FULL,
+        rounds=200,
+        warmup=10,
+        naive_every=4,
+        scale_rounds=100,
+        large=1_000_000,
+        activities=50_000,
+        customers=5_000,
+    ),
+    "quick": Profile(
+        "quick",
+        sizes=ds.FULL,
+        rounds=40,
+        warmup=3,
+        naive_every=4,
+        scale_rounds=30,
+        large=200_000,
+        activities=5_000,
+        customers=500,
+    ),
+    # For the smoke test only: a tiny dataset and a few rounds; the figures mean nothing.
+    "tiny": Profile(
+        "tiny",
+        sizes=ds.TINY,
+        rounds=3,
+        warmup=1,
+        naive_every=1,
+        scale_rounds=2,
+        large=2_000,
+        activities=200,
+        customers=50,
+    ),
+}
+SMALL = 10_000
+API_BATCH = 500
+IMPORT_BATCH = 1000  # import_activities' default
+
+# (figure, target text, predicate on the figures) — targets are set for PostgreSQL.
+TARGETS = [
+    ("read.queries.heavy", "≤ 10", lambda f: f["read.queries.heavy"] <= 10),
+    ("read.queries.light", "= heavy", lambda f: f["read.queries.light"] == f["read.queries.heavy"]),
+    ("read.floor_ratio", "≤ 2.0", lambda f: f["read.floor_ratio"] <= 2.0),
+    ("read.naive_ratio", "≥ 5", lambda f: f["read.naive_ratio"] >= 5),
+    ("read.basic_ratio", "≤ 1.2", lambda f: f["read.basic_ratio"] <= 1.2),
+    ("read.scale_ratio", "≤ 1.3", lambda f: f["read.scale_ratio"] <= 1.3),
+    ("ingest.per_s", "≥ 5,000", lambda f: f["ingest.per_s"] >= 5000),
+]
+
+ORDER = [
+    "read.queries.heavy",
+    "read.queries.light",
+    "read.p50_ms",
+    "read.p95_ms",
+    "read.light_p50_ms",
+    "read.floor_p50_ms",
+    "read.floor_ratio",
+    "read.naive_p50_ms",
+    "read.naive_ratio",
+    "read.basic_p50_ms",
+    "read.basic_ratio",
+    "read.scale_small_p50_ms",
+    "read.scale_large_p50_ms",
+    "read.scale_ratio",
+    "read.scale_floor_ratio",
+    "ingest.per_s",
+    "ingest.api_per_s",
+    "render.bytes",
+]
+
+
+class Command(BaseCommand):
+    help = "Measure the read endpoint and activity ingestion on a synthetic dataset (issue 7)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--quick", action="store_true", help="fewer rounds and activities (CI, make bench)"
+        )
+        parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
+        parser.add_argument(
+            "--explain",
+            action="store_true",
+            help="PostgreSQL: print EXPLAIN ANALYZE of the heavy request's queries at the large size",
+        )
+        parser.add_argument(
+            "--tiny", action="store_true", help="a tiny dataset and a few rounds, for the smoke test only"
+        )
+
+    def handle(self, *args, **options):
+        profile = PROFILES["tiny" if options["tiny"] else "quick" if options["quick"] else "full"]
+        self.figures, self.notes = {}, {}
+        started = time.perf_counter()
+        hosts = [*settings.ALLOWED_HOSTS, "testserver"]
+        with (
+            override_settings(
+                TARGETS_NOW=NOW_ISO, DEBUG=False, ROOT_URLCONF="targets.benchmark.urls", ALLOWED_HOSTS=hosts
+            ),
+            kept_connection(),
+        ):
+            built = time.perf_counter()
+            data = ds.ensure_dataset(profile.sizes, log=self.log)
+            if data.built:
+                self.log(f"  built in {time.perf_counter() - built:.1f} s (later runs reuse it)")
+            read_login = ds.issue_credentials(data.read_org)
+            ingest_login = ds.issue_credentials(data.ingest_org)
+            self.client = WSGIClient()
+            try:
+                self.read(data, read_login, profile)
+                self.scale(data, read_login, profile, explain_plans=options["explain"])
+                self.ingest(data, ingest_login, profile)
+            finally:
+                ds.revoke_credentials(read_login)
+                ds.revoke_credentials(ingest_login)
+        elapsed = time.perf_counter() - started
+        report = self.report(profile, elapsed)
+        if options["json"]:
+            Path(options["json"]).write_text(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
+            self.log(f"figures written to {options['json']}")
+
+    def log(self, message):
+        self.stdout.write(message)
+        self.stdout.flush()
+
+    # --- read ------------------------------------------------------------------------------
+
+    def get(self, path, headers, query="includeInactive=true"):
+        status, body = self.client.request("GET", path, query=query, headers=headers)
+        if status != 200:
+            raise CommandError(f"GET {path}?{query} answered {status}: {body[:300]!r}")
+        return body
+
+    def read(self, data, login, profile):
+        self.log("read: the heavy and the light customer, ours vs the floor, the naive version and Basic ...")
+        bearer = {"Authorization": f"Bearer {login.token}"}
+        basic = {
+            "Authorization": "Basic "
+            + base64.b64encode(f"{login.username}:{login.password}".encode()).decode()
+        }
+        heavy = f"/v3.1/users/{data.heavy_id}/targetGroups"
+        light = f"/v3.1/users/{data.light_id}/targetGroups"
+        naive = f"/benchmark/naive/users/{data.heavy_id}/targetGroups"
+        org_ids = {data.read_org.id}
+
+        # Warm up (and verify the Basic password once: the credential cache keeps it).
+        body = self.get(heavy, bearer)
+        self.get(light, bearer)
+        self.get(heavy, basic)
+        self.figures["read.queries.heavy"], body = count_queries(lambda: self.get(heavy, bearer))
+        self.figures["read.queries.light"], _ = count_queries(lambda: self.get(light, bearer))
+        self.figures["render.bytes"] = len(body)
+        self.notes["read.queries.heavy"] = f"{_targets_in(body)} targets in {_groups_in(body)} groups"
+        self.notes["read.queries.light"] = f"{_targets_in(self.get(light, bearer))} targets in 1 group"
+
+        floor = floor_body(customer_id=data.heavy_id, org_ids=org_ids, now=ds.NOW)
+        self.notes["read.floor_ratio"] = (
+            "floor body = ours, byte for byte" if floor == body else _diff(floor, body)
+        )
+        naive_queries, naive_body = count_queries(lambda: self.get(naive, bearer, query=""))
+        same = orjson.loads(naive_body) == orjson.loads(body)
+        self.notes["read.naive_ratio"] = (
+            f"same document, {naive_queries} queries" if same else _diff(naive_body, body)
+        )
+
+        samples = run_side_by_side(
+            {
+                "ours": lambda: self.get(heavy, bearer),
+                "floor": lambda: floor_body(customer_id=data.heavy_id, org_ids=org_ids, now=ds.NOW),
+                "basic": lambda: self.get(heavy, basic),
+                "light": lambda: self.get(light, bearer),
+                "naive": lambda: self.get(naive, bearer, query=""),
+            },
+            rounds=profile.rounds,
+            warmup=profile.warmup,
+            every={"naive": profile.naive_every, "light": 2},
+        )
+        ours = median(samples["ours"])
+        f = self.figures
+        f["read.p50_ms"] = ours
+        f["read.p95_ms"] = percentile(samples["ours"], 95)
+        f["read.light_p50_ms"] = median(samples["light"])
+        f["read.floor_p50_ms"] = median(samples["floor"])
+        f["read.floor_ratio"] = ours / f["read.floor_p50_ms"]
+        f["read.naive_p50_ms"] = median(samples["naive"])
+        f["read.naive_ratio"] = f["read.naive_p50_ms"] / ours
+        f["read.basic_p50_ms"] = median(samples["basic"])
+        f["read.basic_ratio"] = f["read.basic_p50_ms"] / ours
+        self.notes["read.p50_ms"] = f"{len(samples['ours'])} requests, bearer token, includeInactive=true"
+
+    # --- scale -----------------------------------------------------------------------------
+
+    def scale(self, data, login, profile, *, explain_plans=False):
+        for name in (
+            "read.scale_small_p50_ms",
+            "read.scale_large_p50_ms",
+            "read.scale_ratio",
+            "read.scale_floor_ratio",
+        ):
+            self.figures[name] = None
+        if connection.vendor != "postgresql":
+            self.notes["read.scale_ratio"] = "skipped: PostgreSQL only (bulk growth uses generate_series)"
+            return
+        bearer = {"Authorization": f"Bearer {login.token}"}
+        heavy = f"/v3.1/users/{data.heavy_id}/targetGroups"
+        org_ids = {data.read_org.id}
+        candidates = {
+            "ours": lambda: self.get(heavy, bearer),
+            "floor": lambda: floor_body(customer_id=data.heavy_id, org_ids=org_ids, now=ds.NOW),
+        }
+        ds.shrink_other_user_targets()  # what an interrupted run may have left
+        try:
+            small = ds.grow_other_user_targets(SMALL)
+            self.log(f"scale: {small:,} UserTarget rows of other customers ...")
+            before = run_side_by_side(candidates, rounds=profile.scale_rounds, warmup=profile.warmup)
+            started = time.perf_counter()
+            large = ds.grow_other_user_targets(profile.large)
+            added = time.perf_counter() - started
+            self.log(f"scale: {large:,} UserTarget rows of other customers (added in {added:.1f} s) ...")
+            after = run_side_by_side(candidates, rounds=profile.scale_rounds, warmup=profile.warmup)
+            if explain_plans:
+                for n, (sql, plan) in enumerate(explain(candidates["ours"]), start=1):
+                    self.log(f"\n-- query {n}\n{sql}\n{plan}")
+        finally:
+            ds.shrink_other_user_targets()
+        # The small size is measured again after the large one, and the two runs are pooled:
+        # the machine's load drifts over the minutes the growth takes, and bracketing the large
+        # run keeps that drift out of the ratio.
+        ds.grow_other_user_targets(SMALL)
+        self.log(f"scale: {small:,} UserTarget rows of other customers, again ...")
+        again = run_side_by_side(candidates, rounds=profile.scale_rounds, warmup=profile.warmup)
+        ds.shrink_other_user_targets()
+        f = self.figures
+        f["read.scale_small_p50_ms"] = median(before["ours"] + again["ours"])
+        f["read.scale_large_p50_ms"] = median(after["ours"])
+        f["read.scale_ratio"] = f["read.scale_large_p50_ms"] / f["read.scale_small_p50_ms"]
+        f["read.scale_floor_ratio"] = median(after["floor"]) / median(before["floor"] + again["floor"])
+        full = "" if profile.large >= 1_000_000 else f" (--{profile.name}: the full run uses 1,000,000)"
+        self.notes["read.scale_ratio"] = f"{small:,} → {large:,} UserTarget rows of other customers{full}"
+        self.notes["read.scale_floor_ratio"] = "the floor's own growth: what the SQL alone loses"
+
+    # --- ingest ----------------------------------------------------------------------------
+
+    def ingest(self, data, login, profile):
+        customers = ds.ingest_customer_ids(min(profile.customers, data.sizes.ingest_customers))
+        count = profile.activities
+        org = data.ingest_org
+        described = f"{count:,} activities, {len(customers):,} customers, 20 rules"
+
+        self.log(f"ingest: {described} through import_activities ...")
+        ds.reset_ingest(org)
+        items = ds.ingest_items(customers, count, prefix="import")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "activities.jsonl"
+            path.write_bytes(b"".join(orjson.dumps(item) + b"\n" for item in items))
+            out = StringIO()
+            started = time.perf_counter()
+            call_command("import_activities", str(path), "--no-progress", stdout=out, stderr=StringIO())
+            elapsed = time.perf_counter() - started
+        applied = Activity.objects.filter(org=org).count()
+        if applied != count:
+            raise CommandError(f"import_activities applied {applied} of {count}: {out.getvalue()[:500]}")
+        self.figures["ingest.per_s"] = count / elapsed
+        self.notes["ingest.per_s"] = f"{described}, batches of {IMPORT_BATCH} ({elapsed:.1f} s)"
+
+        self.log(f"ingest: {described} through POST /v3.1/activities ...")
+        ds.reset_ingest(org)
+        items = ds.ingest_items(customers, count, prefix="api")
+        bearer = {"Authorization": f"Bearer {login.token}"}
+        started = time.perf_counter()
+        for start in range(0, count, API_BATCH):
+            status, body = self.client.request(
+                "POST",
+                "/v3.1/activities",
+                body=orjson.dumps(items[start : start + API_BATCH]),
+                headers=bearer,
+            )
+            if status != 200 or b'"REJECTED"' in body or b'"DUPLICATE"' in body:
+                raise CommandError(f"POST /v3.1/activities answered {status}: {body[:300]!r}")
+        elapsed = time.perf_counter() - started
+        self.figures["ingest.api_per_s"] = count / elapsed
+        self.notes["ingest.api_per_s"] = f"the same, batches of {API_BATCH} ({elapsed:.1f} s)"
+        ds.reset_ingest(org)
+
+    # --- report ----------------------------------------------------------------------------
+
+    def report(self, profile, elapsed):
+        vendor = connection.vendor
+        version = connection.cursor().connection.info.server_version if vendor == "postgresql" else None
+        database = (
+            f"PostgreSQL {version // 10000}.{version % 10000}" if version else f"SQLite {_sqlite_version()}"
+        )
+        holds = {}
+        for name, _text, ok in TARGETS:
+            holds[name] = None if self.figures.get(name) is None else bool(ok(self.figures))
+        targets = {name: text for name, text, _ok in TARGETS}
+        width = max(len(name) for name in ORDER)
+        self.log("")
+        self.log(
+            f"benchmark ({profile.name}) on {database}; clock pinned at {NOW_ISO}; {profile.sizes.marker}"
+        )
+        self.log(f"{'figure':<{width}}  {'value':>12}  {'target':<8}  {'holds':<5}  note")
+        for name in ORDER:
+            value = self.figures.get(name)
+            held = holds.get(name)
+            self.log(
+                f"{name:<{width}}  {_fmt(name, value):>12}  {targets.get(name, ''):<8}  "
+                f"{'' if name not in holds else 'n/a' if held is None else 'yes' if held else 'NO':<5}  "
+                f"{self.notes.get(name, '')}".rstrip()
+            )
+        if vendor != "postgresql":
+            self.log("(the targets are set for PostgreSQL; on SQLite the table is for information)")
+        self.log(f"run time {elapsed:.0f} s")
+        return {
+            "database": database,
+            "vendor": vendor,
+            "profile": profile.name,
+            "dataset": profile.sizes.marker,
+            "clock": NOW_ISO,
+            "figures": {name: self.figures.get(name) for name in ORDER},
+            "targets": targets,
+            "holds": holds,
+            "notes": self.notes,
+            "seconds": round(elapsed, 1),
+        }
+
+
+def _fmt(name, value):
+    if value is None:
+        return "skipped"
+    if name.endswith("_ratio"):
+        return f"{value:.2f}"
+    if name.endswith("_ms"):
+        return f"{value:.2f}"
+    return f"{value:,.0f}"
+
+
+def _sqlite_version():
+    import sqlite3
+
+    return sqlite3.sqlite_version
+
+
+def _targets_in(body):
+    return sum(len(g["targets"]) for g in orjson.loads(body)["data"]["targetGroups"])
+
+
+def _groups_in(body):
+    return len(orjson.loads(body)["data"]["targetGroups"])
+
+
+def _diff(body, reference):
+    """Where a document first differs from the endpoint's, for the note."""
+
+    def walk(a, b, path):
+        if type(a) is not type(b):
+            return f"{path}: {json.dumps(a)[:60]} vs {json.dumps(b)[:60]}"
+        if isinstance(a, dict):
+            if list(a) != list(b):
+                return f"{path}: keys {list(a)} vs {list(b)}"
+            for key in a:
+                found = walk(a[key], b[key], f"{path}.{key}")
+                if found:
+                    return found
+        elif isinstance(a, list):
+            if len(a) != len(b):
+                return f"{path}: {len(a)} items vs {len(b)}"
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                found = walk(x, y, f"{path}[{i}]")
+                if found:
+                    return found
+        elif a != b:
+            return f"{path}: {json.dumps(a)[:60]} vs {json.dumps(b)[:60]}"
+        return None
+
+    if body is None:
+        return "DIFFERENT: no document"
+    found = walk(orjson.loads(body), orjson.loads(reference), "$")
+    return f"DIFFERENT from ours at {found}" if found else "same document, other bytes (key order or spacing)"
