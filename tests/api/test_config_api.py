@@ -7,6 +7,8 @@ The helpers at the top are shared by the other tests/api/test_config_*.py module
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from targets.models import GroupEnrolment, Streak, TargetGroup
 
@@ -445,3 +447,17 @@ def test_enrolment_is_recorded_with_source_api(coffee):
     assert response.status_code == 200
     enrolment = GroupEnrolment.objects.get(group_id=group["id"])
     assert (enrolment.customer_id, enrolment.source, enrolment.org_id) == (900000001, "API", 60001)
+
+
+def test_the_list_costs_the_same_queries_for_one_group_or_a_full_page(till, listed_groups):
+    def queries(query):
+        with CaptureQueriesContext(connection) as captured:
+            assert till.get(f"{URL}?{query}").status_code == 200
+        return len(captured.captured_queries)
+
+    till.get(URL)  # authenticate once (credentials are cached for the process)
+    full_page = queries("pageSize=100")
+
+    assert len(list_data(till, "pageSize=100")["data"]) > 10
+    assert full_page == queries("pageSize=1")
+    assert full_page <= 10, full_page
