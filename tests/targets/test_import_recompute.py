@@ -58,7 +58,7 @@ def shop():
 def test_import_of_100000_json_lines_completes_reports_its_rate_and_is_idempotent(shop, tmp_path):
     org, group = shop
     customers = Customer.objects.bulk_create(
-        Customer(org=org, created_on=T0, last_updated_on=T0) for _ in range(5000)
+        Customer(org=org, created_on=T0, last_updated_on=T0) for _ in range(20_000)
     )
     rng = random.Random(4)
     path = tmp_path / "activities.jsonl"
@@ -184,13 +184,41 @@ def test_import_with_an_org_imports_into_that_org_only(shop, tmp_path):
         json.dumps({**line, "userId": mine.id, "externalId": "o-1"})
         + "\n"
         + json.dumps({**line, "userId": stranger.id, "externalId": "o-2"})
+        + "\n{broken\n"
+        + json.dumps({**line, "userId": f" {mine.id} ", "externalId": "o-3"})
         + "\n"
     )
     out, _ = run("import_activities", str(path), org=org.id, no_progress=True)
-    assert "rejected lines: 2" in out
-    assert list(Activity.objects.filter(external_id__in=["o-1", "o-2"]).values_list("org_id", flat=True)) == [
-        org.id
-    ]
+    assert "rejected lines: 2, 3" in out
+    assert "line 3: not valid JSON" in out
+    assert summary(out)["applied"] == 2
+    assert set(
+        Activity.objects.filter(external_id__startswith="o-").values_list("external_id", "org_id")
+    ) == {
+        ("o-1", org.id),
+        ("o-3", org.id),
+    }
+
+
+def test_import_without_an_org_finds_each_customers_org(shop, tmp_path):
+    org, _ = shop
+    mine, stranger = CustomerFactory(org=org), CustomerFactory()
+    line = {"entity": "EVENT", "eventName": "Login", "occurredAt": "2024-08-02T10:00:00Z"}
+    path = tmp_path / "activities.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({**line, "userId": user, "externalId": f"a-{n}"})
+            for n, user in enumerate([mine.id, str(stranger.id), 10**12, True])
+        )
+    )
+    out, _ = run("import_activities", str(path), no_progress=True)
+    assert "rejected lines: 3, 4" in out
+    assert set(
+        Activity.objects.filter(external_id__startswith="a-").values_list("external_id", "org_id")
+    ) == {
+        ("a-0", org.id),
+        ("a-1", stranger.org_id),
+    }
 
 
 def test_import_of_a_missing_file_is_a_command_error(tmp_path):

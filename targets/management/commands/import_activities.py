@@ -47,6 +47,15 @@ def read_csv(handle):
         yield number, item, sum(len(v or "") + 1 for v in row.values())
 
 
+def _digits(value):
+    """A userId as the item validation reads it: an int, or a string of ASCII digits."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (
+        isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()
+    )
+
+
 class Command(BaseCommand):
     help = "Import activities from a JSON Lines or CSV file through the progress engine."
 
@@ -109,10 +118,11 @@ class Command(BaseCommand):
     def _flush(self, batch):
         by_org = {}
         if self.org is not None:
-            by_org[self.org] = batch
+            for number, item in batch:
+                by_org.setdefault(self.org if isinstance(item, dict) else None, []).append((number, item))
         else:
             ids = {item.get("userId") for _, item in batch if isinstance(item, dict)}
-            ids = {int(i) for i in ids if isinstance(i, int) or (isinstance(i, str) and i.isdigit())}
+            ids = {int(i) for i in ids if _digits(i)}
             orgs = dict(Customer.objects.filter(id__in=ids).values_list("id", "org_id"))
             org_objects = Org.objects.in_bulk(set(orgs.values()))
             for number, item in batch:
@@ -120,7 +130,7 @@ class Command(BaseCommand):
                     by_org.setdefault(None, []).append((number, item))
                     continue
                 user = item.get("userId")
-                org_id = orgs.get(int(user)) if str(user).isdigit() else None
+                org_id = orgs.get(int(user)) if _digits(user) else None
                 if org_id is None:
                     self.reject(number, f"userId: customer {user} not found")
                     continue
@@ -129,7 +139,7 @@ class Command(BaseCommand):
             self.reject(number, "not valid JSON" if item is None else "an activity must be a JSON object")
         now = clock.now()
         for org, lines in by_org.items():
-            items = [item if item is not None else "not valid JSON" for _, item in lines]
+            items = [item for _, item in lines]
             for (number, _), result in zip(
                 lines, activity_ingest(org=org, items=items, now=now), strict=True
             ):
