@@ -182,6 +182,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # How the schema presents the API (also what `check --deploy` sees): the gateway alias as a
+    # second server instead of a duplicate of every operation, and the read path as documented
+    # (see targets.api.schema.document_paths).
+    "PREPROCESSING_HOOKS": ["targets.api.schema.document_paths"],
+    "SERVERS": [
+        {"url": "/", "description": "This service"},
+        {"url": "/api_gateway/intouch-api-v3", "description": "The same API under the gateway path"},
+    ],
     "ENUM_NAME_OVERRIDES": {"TargetEntityEnum": "targets.models.TargetEntity.values"},
 }
 

@@ -14,16 +14,6 @@ def api_not_found(request, *args, **kwargs):
     return json_error(404, Codes.NOT_FOUND, f"No API resource at {request.path[:200]}")
 
 
-# How the schema presents the API: the gateway alias as a second server instead of a duplicate
-# of every path, and the read path as documented (see targets.api.schema).
-SCHEMA_SETTINGS = {
-    "PREPROCESSING_HOOKS": ["targets.api.schema.document_paths"],
-    "SERVERS": [
-        {"url": "/", "description": "This service"},
-        {"url": "/api_gateway/intouch-api-v3", "description": "The same API under the gateway path"},
-    ],
-}
-
 api = [
     path("", include("targets.api.urls")),
     path("", include("targets.api.config_urls")),
@@ -35,7 +25,7 @@ urlpatterns = [
     path("o/token/", ThrottledTokenView.as_view(), name="oauth-token"),  # throttled; before DOT's
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("staff/", include("targets.staff.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(custom_settings=SCHEMA_SETTINGS), name="schema"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include(api)),
     path("api_gateway/intouch-api-v3/", include(api)),
