@@ -368,7 +368,7 @@ def user_streak(customer, streak):
     return UserStreak.objects.get(customer=customer, streak=streak)
 
 
-def test_streak_reaches_achieved_with_the_completing_user_target():
+def test_streak_reaches_achieved_with_the_completing_user_target(reader, settings):
     group, streak, customer = streak_group(needed=3)
     ingest(customer, item(customer, at(1), "1000"), now=at(1, 18))
     assert (user_streak(customer, streak).status, user_streak(customer, streak).current_count) == (
@@ -382,6 +382,25 @@ def test_streak_reaches_achieved_with_the_completing_user_target():
     assert (state.status, state.current_count, state.achieved_at) == (StreakStatus.ACHIEVED, 3, at(3, 20))
     assert state.achieved_user_target == user_target(customer, group, 3)
 
+    settings.TARGETS_NOW = at(3, 21).isoformat()
+    (read,) = body(reader(group.org).get(READ.format(customer.id)))["data"]["targetGroups"]
+    (shown,) = read["streaks"]
+    assert shown == {
+        "userStreakId": state.id,
+        "streakId": streak.id,
+        "streakName": streak.name,
+        "status": "ACHIEVED",
+        "currentCount": 3,
+        "totalTargetCountOfSequence": 3,
+        "streakAchievedDateTime": "2024-08-03T20:00:00.000Z",
+        "streakAchievedUserTargetId": state.achieved_user_target_id,
+    }
+    (current,) = read["targets"]
+    assert (current["targetId"], current["streakAchievedDateTime"]) == (
+        state.achieved_user_target_id,
+        "2024-08-03T20:00:00.000Z",
+    )
+
 
 def test_an_achieved_streak_stays_achieved_after_a_missed_period():
     group, streak, customer = streak_group(needed=2)
@@ -392,7 +411,7 @@ def test_an_achieved_streak_stays_achieved_after_a_missed_period():
     assert state.achieved_user_target == user_target(customer, group, 2)
 
 
-def test_continuous_streak_is_dropped_after_a_missed_closed_period():
+def test_continuous_streak_is_dropped_after_a_missed_closed_period(reader, settings):
     _, streak, customer = streak_group(needed=3)
     ingest(customer, item(customer, at(1), "1000"), now=at(1, 13))
     # Day 2 is still open: the run is intact.
@@ -402,6 +421,9 @@ def test_continuous_streak_is_dropped_after_a_missed_closed_period():
     ingest(customer, item(customer, at(3, 9), "10"), now=at(3, 10))
     state = user_streak(customer, streak)
     assert (state.status, state.current_count) == (StreakStatus.DROPPED, 0)
+    settings.TARGETS_NOW = at(3, 10).isoformat()
+    (read,) = body(reader(customer.org).get(READ.format(customer.id)))["data"]["targetGroups"]
+    assert [(s["status"], s["currentCount"]) for s in read["streaks"]] == [("DROPPED", 0)]
     # A new run starts from zero.
     ingest(customer, item(customer, at(3, 10), "1000"), now=at(3, 11))
     state = user_streak(customer, streak)
