@@ -123,9 +123,14 @@ def test_a_staff_user_without_an_org_sees_nothing(demo):
 
 
 def test_unknown_and_oversized_ids_are_404(staff_client):
+    from customers.models import Customer
+    from targets.models import TargetGroup
+
     client = staff_client("admin")
-    assert client.get("/staff/customers/1/").status_code == 404
+    missing_customer = Customer.objects.order_by("-id").values_list("id", flat=True).first() + 1
+    missing_group = TargetGroup.objects.order_by("-id").values_list("id", flat=True).first() + 1
+    assert client.get(f"/staff/customers/{missing_customer}/").status_code == 404
     assert client.get(f"/staff/customers/{2**64}/").status_code == 404
     assert client.get(f"/staff/customers/{2**64}/data.json").status_code == 404
-    assert client.get("/staff/programs/1/").status_code == 404
+    assert client.get(f"/staff/programs/{missing_group}/").status_code == 404
     assert client.get(f"/staff/programs/{2**64}/").status_code == 404
