@@ -450,18 +450,14 @@ def replay_example_history(org, data):
 
 
 def replay_demo_coffee(org, customers, now):
-    """Demo Coffee's generated activity, one day at a time, as if it arrived live."""
-    from targets.engine import activity_ingest, progress_refresh
+    """Demo Coffee's generated activity through the engine, received at `now` (after the
+    programs were created), in API-sized batches."""
+    from targets.engine import activity_ingest
 
     till = Actor.objects.get(id=60000002)
-    by_day = {}
-    for item in demo_coffee_activity(customers, now):
-        by_day.setdefault(item["occurredAt"].date(), []).append(item)
-    for items in by_day.values():
-        arrived = max(item["occurredAt"] for item in items)
-        for item in items:
-            item["occurredAt"] = item["occurredAt"].isoformat()
-            item["amount"], item["netAmount"] = str(item["amount"]), str(item["netAmount"])
-        activity_ingest(org=org, items=items, now=arrived, actor=till)
-    # Streaks also move with time (a missed week drops a run): bring every customer to `now`.
-    progress_refresh(customer_ids=[c.id for c in customers], now=now)
+    items = demo_coffee_activity(customers, now)
+    for item in items:
+        item["occurredAt"] = item["occurredAt"].isoformat()
+        item["amount"], item["netAmount"] = str(item["amount"]), str(item["netAmount"])
+    for start in range(0, len(items), 1000):
+        activity_ingest(org=org, items=items[start : start + 1000], now=now, actor=till)
