@@ -7,6 +7,8 @@ DEBUG          "1"/"true" turns it on. Unset means on, for a development checkou
 ALLOWED_HOSTS  comma-separated.
 TARGETS_NOW    ISO-8601 instant that pins the service clock (targets.clock).
 DATABASE_REPLICA_URL  optional read replica for the read endpoint (config.routers).
+Production hardening (docs/security.md): SECURE_SSL_REDIRECT, BEHIND_PROXY, NUM_PROXIES,
+SECURE_HSTS_SECONDS, SECURE_HSTS_PRELOAD, CSRF_TRUSTED_ORIGINS, TOKEN_THROTTLE_RATE, LOG_LEVEL.
 """
 
 import os
@@ -150,6 +152,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.exceptions.envelope_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("TOKEN_THROTTLE_RATE", "60/min")},
+    # Throttles key on the client address. Behind BEHIND_PROXY proxies (NUM_PROXIES, default 1)
+    # the client is read from X-Forwarded-For; otherwise REMOTE_ADDR (0). Not None: DRF would then
+    # key on the whole X-Forwarded-For, which any client can forge to get a fresh bucket.
+    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES") or 1) if env_bool("BEHIND_PROXY") else 0,
 }
 
 OAUTH2_PROVIDER = {

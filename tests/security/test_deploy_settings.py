@@ -43,6 +43,9 @@ SETTINGS_VARIABLES = {
     "SECURE_HSTS_PRELOAD",
     "DATABASE_REPLICA_URL",
     "CSRF_TRUSTED_ORIGINS",
+    "NUM_PROXIES",
+    "TOKEN_THROTTLE_RATE",
+    "LOG_LEVEL",
 }
 
 
@@ -114,6 +117,7 @@ def test_the_deploy_checks_fail_with_debug_on(tmp_path):
 
 PROBE = """
 import json
+from django.conf import settings
 from django.test import Client
 client = Client()
 plain = client.get("/v3/no-such-resource")
@@ -123,6 +127,7 @@ print(json.dumps({
     "plain": [plain.status_code, plain.get("Location")],
     "proxied": [proxied.status_code, proxied.get("Location")],
     "secure": [secure.status_code, secure.get("Strict-Transport-Security")],
+    "num_proxies": settings.REST_FRAMEWORK["NUM_PROXIES"],
 }))
 """
 
@@ -146,6 +151,12 @@ def test_behind_a_proxy_the_forwarded_scheme_is_trusted(tmp_path):
     answers = probe(production_env(tmp_path, BEHIND_PROXY="true"))
     assert answers["plain"][0] == 301
     assert answers["proxied"] == [404, None]
+    assert answers["num_proxies"] == 1  # throttles key on the client of X-Forwarded-For
+
+
+def test_without_a_proxy_x_forwarded_for_is_not_trusted(tmp_path):
+    assert probe(production_env(tmp_path))["num_proxies"] == 0
+    assert probe(production_env(tmp_path, BEHIND_PROXY="true", NUM_PROXIES="2"))["num_proxies"] == 2
 
 
 def test_ssl_redirect_can_be_left_to_the_proxy(tmp_path):
@@ -227,6 +238,12 @@ def test_the_throttle_is_per_client_address(demo, two_per_minute):
         assert generate(REMOTE_ADDR="10.0.0.1").status_code == 200
     assert_throttled(generate(REMOTE_ADDR="10.0.0.1"))
     assert generate(REMOTE_ADDR="10.0.0.2").status_code == 200
+
+
+def test_a_forged_x_forwarded_for_does_not_escape_the_throttle(demo, two_per_minute):
+    for n in range(2):
+        assert generate(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").status_code == 200
+    assert_throttled(generate(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.99"))
 
 
 def test_the_rate_is_read_from_the_settings(demo, settings):
