@@ -17,6 +17,7 @@ and the retry sees the other transaction's row and reports DUPLICATE.
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -24,7 +25,7 @@ from django.db.models import Q
 
 from customers.models import Customer
 from targets.activities import ItemError, parse_item
-from targets.bulk import update_rows
+from targets.bulk import insert_rows, update_rows
 from targets.evaluation import Act, GroupCfg, PeriodCfg, RuleCfg, evaluate_group, matches
 from targets.models import (
     Activity,
@@ -288,6 +289,17 @@ def progress_refresh(*, customer_ids, now, new_activities=None, group_ids=None):
     _ProgressWriter(groups, pairs, now).run()
 
 
+class _TargetRow:
+    """A UserTarget as the writer needs it (compared, inserted, updated, referenced by id):
+    a plain object, because building model instances costs more than the database work."""
+
+    __slots__ = ("id", "org_id", "achieved_value", "achieved_at", "enrolled_on")
+
+    def __init__(self, id, org_id, achieved_value, achieved_at, enrolled_on):
+        self.id, self.org_id = id, org_id
+        self.achieved_value, self.achieved_at, self.enrolled_on = achieved_value, achieved_at, enrolled_on
+
+
 class _ProgressWriter:
     """Evaluates (customer, group) pairs from stored activities and writes the differences."""
 
@@ -328,7 +340,19 @@ class _ProgressWriter:
             .order_by("occurred_at", "id")
         )
         by_customer = defaultdict(list)
-        for row in rows.only(
+        # Plain tuples, not model instances: a batch reads every activity of its customers.
+        for (
+            aid,
+            customer_id,
+            entity,
+            event_name,
+            occurred_at,
+            received_at,
+            amount,
+            net,
+            quantity,
+            attributes,
+        ) in rows.values_list(
             "id",
             "customer_id",
             "entity",
@@ -340,7 +364,11 @@ class _ProgressWriter:
             "quantity",
             "attributes",
         ):
-            by_customer[row.customer_id].append(_act(row))
+            by_customer[customer_id].append(
+                Act(
+                    aid, entity, event_name, occurred_at, received_at, amount, net, quantity, attributes or {}
+                )
+            )
         return by_customer
 
     def _cyclic_periods(self, activities):
@@ -349,10 +377,12 @@ class _ProgressWriter:
         found = defaultdict(list)
         if not cyclic_ids:
             return found
-        for row in TargetPeriod.objects.filter(
-            group_id__in=cyclic_ids, customer_id__in=self.customers
-        ).order_by("sequence"):
-            found[(row.customer_id, row.group_id)].append(PeriodCfg(row.id, row.sequence, row.start, row.end))
+        for pid, customer_id, group_id, sequence, start, end in (
+            TargetPeriod.objects.filter(group_id__in=cyclic_ids, customer_id__in=self.customers)
+            .order_by("sequence")
+            .values_list("id", "customer_id", "group_id", "sequence", "start", "end")
+        ):
+            found[(customer_id, group_id)].append(PeriodCfg(pid, sequence, start, end))
         created = []
         for customer_id, group_id in self.pairs:
             group = self.groups[group_id]
@@ -373,25 +403,39 @@ class _ProgressWriter:
                 ref_code_prefix=f"PERIOD_G_{group_id}_",
             ):
                 created.append(
-                    TargetPeriod(
-                        org_id=group.org_id,
-                        group_id=group_id,
-                        customer_id=customer_id,
-                        ref_code=window.ref_code,
-                        sequence=window.sequence,
-                        start=window.start,
-                        end=window.end,
+                    (
+                        group.org_id,
+                        group_id,
+                        customer_id,
+                        window.ref_code,
+                        window.sequence,
+                        window.start,
+                        window.end,
                     )
                 )
-        for row in TargetPeriod.objects.bulk_create(created):
-            found[(row.customer_id, row.group_id)].append(PeriodCfg(row.id, row.sequence, row.start, row.end))
+        fields = ("org", "group", "customer", "ref_code", "sequence", "start", "end")
+        for pid, (_org, group_id, customer_id, _ref, sequence, start, end) in zip(
+            insert_rows(TargetPeriod, fields, created, returning=True), created, strict=True
+        ):
+            found[(customer_id, group_id)].append(PeriodCfg(pid, sequence, start, end))
         return found
 
     def _write_user_targets(self, desired):
         """Create, update or delete UserTarget rows; returns {(customer, rule, period): row}."""
         existing = {
-            (ut.customer_id, ut.rule_id, ut.period_id): ut
-            for ut in UserTarget.objects.filter(customer_id__in=self.customers, rule_id__in=self.rule_ids)
+            (customer_id, rule_id, period_id): _TargetRow(*values)
+            for customer_id, rule_id, period_id, *values in UserTarget.objects.filter(
+                customer_id__in=self.customers, rule_id__in=self.rule_ids
+            ).values_list(
+                "customer_id",
+                "rule_id",
+                "period_id",
+                "id",
+                "org_id",
+                "achieved_value",
+                "achieved_at",
+                "enrolled_on",
+            )
         }
         evaluated = {(c, r.id) for c, g in self.pairs for r in self.groups[g].rules}
         stale = [ut.id for key, ut in existing.items() if key[:2] in evaluated and key not in desired]
@@ -402,16 +446,8 @@ class _ProgressWriter:
         for key, state in desired.items():
             ut = existing.get(key)
             if ut is None:
-                ut = UserTarget(
-                    org_id=org_of_rule[key[1]],
-                    customer_id=key[0],
-                    rule_id=key[1],
-                    period_id=key[2],
-                    achieved_value=state.value,
-                    achieved_at=state.achieved_at,
-                    enrolled_on=state.enrolled_on,
-                )
-                new.append(ut)
+                ut = _TargetRow(None, org_of_rule[key[1]], state.value, state.achieved_at, state.enrolled_on)
+                new.append((key, ut))
             elif (ut.achieved_value, ut.achieved_at, ut.enrolled_on) != (
                 state.value,
                 state.achieved_at,
@@ -424,7 +460,15 @@ class _ProgressWriter:
                 )
                 changed.append(ut)
             rows[key] = ut
-        UserTarget.objects.bulk_create(new)
+        fields = ("org", "customer", "rule", "period", "achieved_value", "achieved_at", "enrolled_on")
+        ids = insert_rows(
+            UserTarget,
+            fields,
+            [(ut.org_id, *key, ut.achieved_value, ut.achieved_at, ut.enrolled_on) for key, ut in new],
+            returning=True,
+        )
+        for (_key, ut), new_id in zip(new, ids, strict=True):
+            ut.id = new_id
         update_rows(UserTarget, changed, ["achieved_value", "achieved_at", "enrolled_on"])
         return rows
 
@@ -435,8 +479,10 @@ class _ProgressWriter:
             for trigger_id, at in state.milestones.items()
         }
         existing = {
-            (m.user_target_id, m.trigger_id): m
-            for m in UserMilestone.objects.filter(user_target_id__in=[ut.id for ut in targets.values()])
+            (user_target_id, trigger_id): SimpleNamespace(id=mid, achieved_at=at)
+            for mid, user_target_id, trigger_id, at in UserMilestone.objects.filter(
+                user_target_id__in=[ut.id for ut in targets.values()]
+            ).values_list("id", "user_target_id", "trigger_id", "achieved_at")
         }
         stale = [m.id for key, m in existing.items() if key not in wanted]
         if stale:
@@ -447,10 +493,14 @@ class _ProgressWriter:
                 existing[key].achieved_at = at
                 changed.append(existing[key])
         org_of = {ut.id: ut.org_id for ut in targets.values()}
-        UserMilestone.objects.bulk_create(
-            UserMilestone(org_id=org_of[ut_id], user_target_id=ut_id, trigger_id=trigger_id, achieved_at=at)
-            for (ut_id, trigger_id), at in wanted.items()
-            if (ut_id, trigger_id) not in existing
+        insert_rows(
+            UserMilestone,
+            ("org", "user_target", "trigger", "achieved_at"),
+            [
+                (org_of[ut_id], ut_id, trigger_id, at)
+                for (ut_id, trigger_id), at in wanted.items()
+                if (ut_id, trigger_id) not in existing
+            ],
         )
         update_rows(UserMilestone, changed, ["achieved_at"])
 
@@ -465,10 +515,10 @@ class _ProgressWriter:
             if key not in first or state.enrolled_on < first[key]:
                 first[key] = state.enrolled_on
         have = {
-            (row.customer_id, row.group_id): row
-            for row in GroupEnrolment.objects.filter(
+            (customer_id, group_id): SimpleNamespace(id=eid, enrolled_on=enrolled_on, source=source)
+            for eid, customer_id, group_id, enrolled_on, source in GroupEnrolment.objects.filter(
                 customer_id__in=self.customers, group_id__in=self.group_ids
-            ).only("id", "customer_id", "group_id", "enrolled_on", "source")
+            ).values_list("id", "customer_id", "group_id", "enrolled_on", "source")
         }
         moved = []
         for key, at in first.items():
@@ -477,16 +527,14 @@ class _ProgressWriter:
                 row.enrolled_on = at
                 moved.append(row)
         update_rows(GroupEnrolment, moved, ["enrolled_on"])
-        GroupEnrolment.objects.bulk_create(
-            GroupEnrolment(
-                org_id=self.groups[g].org_id,
-                group_id=g,
-                customer_id=c,
-                enrolled_on=at,
-                source=EnrolmentSource.ACTIVITY,
-            )
-            for (c, g), at in first.items()
-            if (c, g) not in have
+        insert_rows(
+            GroupEnrolment,
+            ("org", "group", "customer", "enrolled_on", "source"),
+            [
+                (self.groups[g].org_id, g, c, at, EnrolmentSource.ACTIVITY.value)
+                for (c, g), at in first.items()
+                if (c, g) not in have
+            ],
         )
 
     def _write_streaks(self, targets, cyclic):
@@ -494,9 +542,19 @@ class _ProgressWriter:
         if not streak_groups:
             return
         existing = {
-            (us.customer_id, us.streak_id): us
-            for us in UserStreak.objects.filter(
+            (customer_id, streak_id): SimpleNamespace(
+                id=sid, status=status, current_count=count, achieved_at=at, achieved_user_target_id=ut_id
+            )
+            for sid, customer_id, streak_id, status, count, at, ut_id in UserStreak.objects.filter(
                 customer_id__in=self.customers, streak__group_id__in=streak_groups
+            ).values_list(
+                "id",
+                "customer_id",
+                "streak_id",
+                "status",
+                "current_count",
+                "achieved_at",
+                "achieved_user_target_id",
             )
         }
         new, changed = [], []
@@ -529,19 +587,13 @@ class _ProgressWriter:
                 row = existing.get((customer_id, streak_id))
                 if row is None:
                     if state.status != "NOT_STARTED":
-                        new.append(
-                            UserStreak(
-                                org_id=group.org_id,
-                                customer_id=customer_id,
-                                streak_id=streak_id,
-                                status=values[0],
-                                current_count=values[1],
-                                achieved_at=values[2],
-                                achieved_user_target_id=values[3],
-                            )
-                        )
+                        new.append((group.org_id, customer_id, streak_id, *values))
                 elif (row.status, row.current_count, row.achieved_at, row.achieved_user_target_id) != values:
                     row.status, row.current_count, row.achieved_at, row.achieved_user_target_id = values
                     changed.append(row)
-        UserStreak.objects.bulk_create(new)
+        insert_rows(
+            UserStreak,
+            ("org", "customer", "streak", "status", "current_count", "achieved_at", "achieved_user_target"),
+            new,
+        )
         update_rows(UserStreak, changed, ["status", "current_count", "achieved_at", "achieved_user_target"])

@@ -140,17 +140,28 @@ def evaluate_group(
     out = {}
     capping = group.tracking == "CAPPING"
     agnostic = group.evaluation == "PERIOD_AGNOSTIC_WINDOW"
+    # Whether the group counts an activity, and in which period, does not depend on the rule:
+    # decide it once per activity rather than once per rule (UNIFIED groups have up to ten).
+    counted = [act for act in activities if in_window(group, act)]
+    if agnostic:
+        if not periods:
+            return out
+        placed = [(act, None) for act in counted]
+    else:
+        placed = []
+        for act in counted:
+            period = next((p for p in periods if contains(p.start, p.end, act.occurred_at)), None)
+            if period is not None:
+                placed.append((act, period))
     for rule in group.rules:
         states = {}
         visited = set()
         pointer = 0  # PERIOD_AGNOSTIC: index of the first period not yet achieved
-        for act in activities:
-            if act.entity != rule.entity or act.event_name != rule.event_name or not in_window(group, act):
+        for act, period in placed:
+            if act.entity != rule.entity or act.event_name != rule.event_name:
                 continue
             delta = measure(rule, act)
             if agnostic:
-                if not periods:
-                    continue
                 if rule.target_type == "VISIT":
                     day = act.occurred_at.astimezone(group.tz).date()
                     delta = ZERO if day in visited else delta
@@ -158,9 +169,6 @@ def evaluate_group(
                 pointer = _fill(
                     states, periods, pointer, delta, group=group, rule=rule, at=act.occurred_at, cap=capping
                 )
-                continue
-            period = next((p for p in periods if contains(p.start, p.end, act.occurred_at)), None)
-            if period is None:
                 continue
             if rule.target_type == "VISIT":
                 day = (period.id, act.occurred_at.astimezone(group.tz).date())
