@@ -11,11 +11,20 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from customers.models import Customer
+from targets.models import EvaluationType, TargetEntity, TargetType, TrackingType
+
 GATEWAY_PREFIX = "/api_gateway/intouch-api-v3/"
+MAX_LONG = 2**63 - 1
+
+# The response's formats, as patterns: `…WithTimeStamp` / `…AchievedDateTime`, and UTC dates.
+INSTANT_Z = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
+ATTRIBUTION_TIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$"
+UTC_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
 def document_paths(endpoints):
-    """drf-spectacular preprocessing hook (registered by the schema view in config.urls).
+    """drf-spectacular preprocessing hook (PREPROCESSING_HOOKS in SPECTACULAR_SETTINGS).
 
     - The gateway alias serves every API path a second time; the schema lists each path once
       and names the alias as a second server instead of emitting duplicate operations.
@@ -82,7 +91,7 @@ class ProfileSerializer(serializers.Serializer):
 
 class LoyaltyInfoSerializer(serializers.Serializer):
     attribution = AttributionSerializer()
-    loyaltyType = serializers.CharField()
+    loyaltyType = serializers.ChoiceField(choices=Customer.LoyaltyType.choices)
     lifetimePurchases = serializers.FloatField()
 
 
@@ -105,23 +114,30 @@ class TargetSerializer(serializers.Serializer):
     orgId = serializers.IntegerField()
     periodId = serializers.IntegerField()
     periodRefCode = serializers.CharField()
-    periodStartDate = serializers.CharField(help_text="UTC date, 2024-08-27")
-    periodEndDate = serializers.CharField()
+    periodStartDate = serializers.RegexField(UTC_DATE, help_text="UTC date, 2024-08-27")
+    periodEndDate = serializers.RegexField(UTC_DATE, help_text="UTC date, 2024-08-27")
     targetValue = serializers.FloatField()
     targetAchievedValue = serializers.FloatField()
     targetName = serializers.CharField()
-    targetType = serializers.CharField()
-    targetEntity = serializers.CharField()
+    targetType = serializers.ChoiceField(choices=TargetType.choices)
+    targetEntity = serializers.ChoiceField(choices=TargetEntity.choices)
     targetRuleId = serializers.IntegerField()
-    enrolledOn = serializers.CharField(
-        help_text="2024-08-27T09:43:41.000+0000; the request time without progress"
+    enrolledOn = serializers.RegexField(
+        ATTRIBUTION_TIME, help_text="2024-08-27T09:43:41.000+0000; the request time without progress"
     )
     eventName = serializers.CharField()
-    periodStartDateWithTimeStamp = serializers.CharField(help_text="2024-08-27T09:43:41.000Z")
-    periodEndDateWithTimeStamp = serializers.CharField()
-    targetAchievedDateTime = serializers.CharField(allow_null=True)
-    streakAchievedDateTime = serializers.CharField(allow_null=True)
-    currentPeriod = serializers.BooleanField()
+    periodStartDateWithTimeStamp = serializers.RegexField(INSTANT_Z, help_text="2024-08-27T09:43:41.000Z")
+    periodEndDateWithTimeStamp = serializers.RegexField(INSTANT_Z, help_text="2024-08-27T09:43:41.000Z")
+    targetAchievedDateTime = serializers.RegexField(
+        INSTANT_Z, allow_null=True, help_text="When the value first reached the target"
+    )
+    streakAchievedDateTime = serializers.RegexField(
+        INSTANT_Z, allow_null=True, help_text="Set on the user target that completed a streak"
+    )
+    currentPeriod = serializers.BooleanField(
+        help_text="FIXED and CYCLIC: the period holds the service clock; PERIOD_AGNOSTIC: the first period "
+        "not yet achieved"
+    )
     milestones = MilestoneSerializer(many=True, allow_null=True)
 
 
@@ -132,7 +148,7 @@ class StreakSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["NOT_STARTED", "IN_PROGRESS", "ACHIEVED", "DROPPED"])
     currentCount = serializers.IntegerField()
     totalTargetCountOfSequence = serializers.IntegerField()
-    streakAchievedDateTime = serializers.CharField(allow_null=True)
+    streakAchievedDateTime = serializers.RegexField(INSTANT_Z, allow_null=True)
     streakAchievedUserTargetId = serializers.IntegerField(allow_null=True)
 
 
@@ -144,12 +160,12 @@ class TargetGroupReadSerializer(serializers.Serializer):
     preferredTillId = serializers.IntegerField(allow_null=True)
     targets = TargetSerializer(many=True)
     streaks = StreakSerializer(many=True, required=False, help_text="Present for streak groups")
-    targetEvaluationType = serializers.CharField()
-    trackingType = serializers.CharField()
+    targetEvaluationType = serializers.ChoiceField(choices=EvaluationType.choices)
+    trackingType = serializers.ChoiceField(choices=TrackingType.choices)
 
 
 class UserTargetGroupsDataSerializer(serializers.Serializer):
-    userId = serializers.IntegerField()
+    userId = serializers.IntegerField(min_value=1, max_value=MAX_LONG)
     customer = CustomerSerializer()
     targetGroups = TargetGroupReadSerializer(many=True)
 

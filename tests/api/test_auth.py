@@ -311,3 +311,16 @@ def test_wrong_basic_credentials_are_refused_even_beside_a_valid_token(demo):
         PATH, HTTP_AUTHORIZATION=basic("tillrustaging2", "wrong"), HTTP_X_CAP_API_OAUTH_TOKEN=token
     )
     assert_error(response, 401, 401)
+
+
+def test_a_nul_character_in_a_client_id_or_username_is_refused_not_a_server_error(demo):
+    """PostgreSQL cannot compare strings holding NUL: such credentials are simply unknown."""
+    standard = APIClient(raise_request_exception=False).post(
+        "/o/token/", {"grant_type": "client_credentials", "client_id": "demo\x00key", "client_secret": "x"}
+    )
+    assert standard.status_code == 401, standard.content
+    generated = APIClient(raise_request_exception=False).post(
+        TOKEN_GENERATE, {"key": "demo\x00key", "secret": DEMO_SECRET}, format="json"
+    )
+    assert_error(generated, 400, 300004)
+    assert_error(APIClient().get(PATH, HTTP_AUTHORIZATION=basic("tillrustaging2\x00", "x")), 401, 401)

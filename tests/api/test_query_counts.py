@@ -8,6 +8,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from oauth2_provider.models import Application
+from rest_framework.test import APIClient
 
 from targets.models import StreakStatus, UserStreak
 from tests.api.support import PASSWORD, READ, api_user, body
@@ -140,3 +142,30 @@ def test_both_url_forms_and_every_scope_stay_within_the_budget(heavy, django_ass
             counts[prefix, scope] = len(queries)
     for scope in (None, "SELF", "ALL"):
         assert counts["", scope] == counts["/api_gateway/intouch-api-v3", scope]
+
+
+def test_an_oauth_token_costs_what_basic_costs(heavy, django_assert_max_num_queries):
+    client, customer = heavy
+    owner = customer.org.actors.get().user
+    Application.objects.create(
+        client_id="heavy-app",
+        client_secret="heavy-secret",
+        name="heavy-app",
+        user=owner,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+    )
+    token = body(
+        APIClient().post(
+            "/o/token/",
+            {"grant_type": "client_credentials", "client_id": "heavy-app", "client_secret": "heavy-secret"},
+        )
+    )["access_token"]
+    path = READ.format(customer.id) + "?includeInactive=true"
+    client.get(path)
+    basic_count, _ = count_queries(client, customer, "?includeInactive=true")
+    for headers in ({"HTTP_AUTHORIZATION": f"Bearer {token}"}, {"HTTP_X_CAP_API_OAUTH_TOKEN": token}):
+        with django_assert_max_num_queries(10), CaptureQueriesContext(connection) as queries:
+            response = APIClient().get(path, **headers)
+        assert response.status_code == 200, response.content
+        assert len(queries) == basic_count

@@ -347,9 +347,14 @@ def test_milestones_are_null_without_triggers_and_report_each_trigger(shop):
         rule=rule, period=laddered.periods.get(sequence=3), customer=shop.alice, achieved_value=300
     )
 
+    UserTargetFactory(  # exactly at the lower trigger: reached
+        rule=rule, period=laddered.periods.get(sequence=2), customer=shop.alice, achieved_value=250
+    )
+
     payload = ok(shop.client, shop.alice.id, "includeInactive=true")
     assert all(t["milestones"] is None for t in targets_of(payload, plain.id))
-    first, _, third = targets_of(payload, laddered.id)
+    first, second, third = targets_of(payload, laddered.id)
+    assert [m["isAchieved"] for m in second["milestones"]] == [True, False]
     assert third["milestones"] == [
         {"id": low.id, "triggerName": low.trigger_name, "triggerValue": 250, "isAchieved": True},
         {"id": high.id, "triggerName": high.trigger_name, "triggerValue": 750, "isAchieved": False},
