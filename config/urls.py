@@ -20,10 +20,14 @@ api = [
     path("v3/oauth/token/generate", TokenGenerateView.as_view(), name="token-generate"),
 ]
 
+# Of django-oauth-toolkit's endpoints only the token endpoint (client credentials), throttled.
+# Its other views are left out: they would let any logged-in user register OAuth applications
+# outside the admin, and the revoke/introspect endpoints authenticate client secrets unthrottled.
+oauth = ([path("token/", ThrottledTokenView.as_view(), name="token")], "oauth2_provider")
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("o/token/", ThrottledTokenView.as_view(), name="oauth-token"),  # throttled; before DOT's
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("o/", include(oauth)),
     path("staff/", include("targets.staff.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

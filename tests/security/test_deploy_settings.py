@@ -19,7 +19,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password
 from django.core.cache import cache
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils.log import configure_logging
 from oauth2_provider.models import AccessToken, Application
 from rest_framework.test import APIClient
@@ -273,6 +273,25 @@ def test_the_default_rate_comes_from_the_environment():
 
     expected = os.environ.get("TOKEN_THROTTLE_RATE", "60/min")
     assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["token"] == expected
+
+
+# --- attack surface ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/o/applications/", "/o/applications/register/", "/o/authorize/", "/o/revoke_token/", "/o/introspect/"],
+)
+def test_only_the_token_endpoint_of_the_oauth_provider_is_served(demo, path):
+    """An API till can log in through the staff login form (the staff pages then refuse it);
+    it must not find OAuth application management or unthrottled secret checks behind it."""
+    client = Client()
+    assert (
+        client.post("/staff/login/", {"username": "tillrustaging2", "password": "tillrustaging2"}).status_code
+        == 302
+    )
+    assert client.get(path).status_code == 404
+    assert client.post(path, {"client_id": DEMO_KEY, "client_secret": DEMO_SECRET}).status_code == 404
 
 
 # --- no secret in logs or error bodies --------------------------------------------------------
