@@ -494,8 +494,7 @@ def grow_other_user_targets(total, *, now=NOW):
     template = FILLER_FIRST_ID
     per_customer = UserTarget.objects.filter(customer_id=template).count()
     first = (
-        Customer.objects.filter(id__gte=GROWTH_FIRST_ID).order_by("-id").values_list("id", flat=True).first()
-        or GROWTH_FIRST_ID - 1
+        _growth_customers().order_by("-id").values_list("id", flat=True).first() or GROWTH_FIRST_ID - 1
     ) + 1
     count = -(-missing // per_customer)
     last = first + count - 1
@@ -547,14 +546,18 @@ def grow_other_user_targets(total, *, now=NOW):
     return UserTarget.objects.exclude(customer_id=HEAVY_ID).count()
 
 
+def _growth_customers():
+    return Customer.objects.filter(org_id=READ_ORG_ID, id__gte=GROWTH_FIRST_ID)
+
+
 def shrink_other_user_targets():
     """Remove what grow_other_user_targets added (VACUUM ANALYZE on PostgreSQL)."""
-    if not Customer.objects.filter(id__gte=GROWTH_FIRST_ID, id__lt=INGEST_FIRST_ID).exists():
+    if not _growth_customers().exists():
         return
     with transaction.atomic():
         for model in GROWTH_TABLES:
             column = "id" if model is Customer else "customer_id"
-            _delete_where(model, f"{column} >= %s AND {column} < %s", [GROWTH_FIRST_ID, INGEST_FIRST_ID])
+            _delete_where(model, f"org_id = %s AND {column} >= %s", [READ_ORG_ID, GROWTH_FIRST_ID])
     analyze(vacuum=not connection.in_atomic_block)
 
 

@@ -30,6 +30,8 @@ def test_benchmark_prints_and_writes_every_figure(db, tmp_path):
         else:
             assert isinstance(value, (int, float)) and value > 0, name
     assert report["vendor"] == connection.vendor
+    if postgres:
+        assert report["scale_rows"]["large"] > report["scale_rows"]["small"]
     assert set(report["holds"]) <= set(ORDER)
 
     # The ratios compare like with like: the floor renders the endpoint's bytes exactly and the

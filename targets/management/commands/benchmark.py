@@ -27,6 +27,7 @@ import base64
 import json
 import tempfile
 import time
+from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 
@@ -53,13 +54,18 @@ from targets.models import Activity
 NOW_ISO = ds.NOW.isoformat().replace("+00:00", "Z")
 
 
+@dataclass(frozen=True)
 class Profile:
-    def __init__(
-        self, name, *, sizes, rounds, warmup, naive_every, scale_rounds, large, activities, customers
-    ):
-        self.name, self.sizes, self.rounds, self.warmup = name, sizes, rounds, warmup
-        self.naive_every, self.scale_rounds, self.large = naive_every, scale_rounds, large
-        self.activities, self.customers = activities, customers
+    name: str
+    sizes: ds.Sizes
+    rounds: int  # timed rounds of the read comparison (after `warmup` untimed ones)
+    warmup: int
+    naive_every: int  # the naive version, slow, is timed on one round in N
+    scale_rounds: int
+    small: int  # UserTarget rows of other customers before the growth …
+    large: int  # … and after it (PostgreSQL)
+    activities: int  # ingested, over `customers` customers
+    customers: int
 
 
 PROFILES = {
@@ -70,6 +76,7 @@ PROFILES = {
         warmup=10,
         naive_every=4,
         scale_rounds=100,
+        small=10_000,
         large=1_000_000,
         activities=50_000,
         customers=5_000,
@@ -81,6 +88,7 @@ PROFILES = {
         warmup=3,
         naive_every=4,
         scale_rounds=30,
+        small=10_000,
         large=200_000,
         activities=5_000,
         customers=500,
@@ -93,12 +101,12 @@ PROFILES = {
         warmup=1,
         naive_every=1,
         scale_rounds=2,
-        large=2_000,
+        small=500,
+        large=20_000,  # above whatever else the test database holds (the demo: ~6,000)
         activities=200,
         customers=50,
     ),
 }
-SMALL = 10_000
 API_BATCH = 500
 IMPORT_BATCH = 1000  # import_activities' default
 
@@ -154,7 +162,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         profile = PROFILES["tiny" if options["tiny"] else "quick" if options["quick"] else "full"]
-        self.figures, self.notes = {}, {}
+        self.figures, self.notes, self.scale_rows = {}, {}, None
         started = time.perf_counter()
         hosts = [*settings.ALLOWED_HOSTS, "testserver"]
         with (
@@ -274,7 +282,7 @@ class Command(BaseCommand):
         }
         ds.shrink_other_user_targets()  # what an interrupted run may have left
         try:
-            small = ds.grow_other_user_targets(SMALL)
+            small = ds.grow_other_user_targets(profile.small)
             self.log(f"scale: {small:,} UserTarget rows of other customers ...")
             before = run_side_by_side(candidates, rounds=profile.scale_rounds, warmup=profile.warmup)
             started = time.perf_counter()
@@ -290,7 +298,7 @@ class Command(BaseCommand):
         # The small size is measured again after the large one, and the two runs are pooled:
         # the machine's load drifts over the minutes the growth takes, and bracketing the large
         # run keeps that drift out of the ratio.
-        ds.grow_other_user_targets(SMALL)
+        ds.grow_other_user_targets(profile.small)
         self.log(f"scale: {small:,} UserTarget rows of other customers, again ...")
         again = run_side_by_side(candidates, rounds=profile.scale_rounds, warmup=profile.warmup)
         ds.shrink_other_user_targets()
@@ -301,6 +309,7 @@ class Command(BaseCommand):
         f["read.scale_floor_ratio"] = median(after["floor"]) / median(before["floor"] + again["floor"])
         full = "" if profile.large >= 1_000_000 else f" (--{profile.name}: the full run uses 1,000,000)"
         self.notes["read.scale_ratio"] = f"{small:,} → {large:,} UserTarget rows of other customers{full}"
+        self.scale_rows = {"small": small, "large": large}
         self.notes["read.scale_floor_ratio"] = "the floor's own growth: what the SQL alone loses"
 
     # --- ingest ----------------------------------------------------------------------------
@@ -385,6 +394,7 @@ class Command(BaseCommand):
             "targets": targets,
             "holds": holds,
             "notes": self.notes,
+            "scale_rows": self.scale_rows,
             "seconds": round(elapsed, 1),
         }
 
