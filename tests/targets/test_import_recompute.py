@@ -55,6 +55,7 @@ def shop():
 
 
 @pytest.mark.slow
+@pytest.mark.django_db(transaction=True)  # every batch commits, as in a real import
 def test_import_of_100000_json_lines_completes_reports_its_rate_and_is_idempotent(shop, tmp_path):
     org, group = shop
     customers = Customer.objects.bulk_create(
