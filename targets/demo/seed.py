@@ -450,14 +450,18 @@ def replay_example_history(org, data):
 
 
 def replay_demo_coffee(org, customers, now):
-    """Demo Coffee's generated activity through the engine, received at `now` (after the
-    programs were created), in API-sized batches."""
-    from targets.engine import activity_ingest
+    """Demo Coffee's generated activity through the engine, oldest first, in API-sized batches
+    each received when its latest activity happened; then every customer is brought to `now`
+    (streaks also move with time: a missed week drops a run)."""
+    from targets.engine import activity_ingest, progress_refresh
 
     till = Actor.objects.get(id=60000002)
     items = demo_coffee_activity(customers, now)
-    for item in items:
-        item["occurredAt"] = item["occurredAt"].isoformat()
-        item["amount"], item["netAmount"] = str(item["amount"]), str(item["netAmount"])
     for start in range(0, len(items), 1000):
-        activity_ingest(org=org, items=items[start : start + 1000], now=now, actor=till)
+        batch = items[start : start + 1000]
+        arrived = max(item["occurredAt"] for item in batch)
+        for item in batch:
+            item["occurredAt"] = item["occurredAt"].isoformat()
+            item["amount"], item["netAmount"] = str(item["amount"]), str(item["netAmount"])
+        activity_ingest(org=org, items=batch, now=arrived, actor=till)
+    progress_refresh(customer_ids=[c.id for c in customers], now=now)
