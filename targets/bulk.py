@@ -72,24 +72,27 @@ def _preparer(field):
 
 
 def insert_rows(model, fields, rows, *, returning=False, batch_size=1000):
-    """INSERT plain tuples (values in `fields` order) with one multi-row statement per batch;
-    with `returning`, the new primary keys in row order.
+    """INSERT plain tuples (values in `fields` order); with `returning`, the new primary keys
+    in row order.
 
     What `bulk_create` does without building a model instance per row or compiling every value
     through the SQL compiler: on the engine's hot path that Python work costs several times
-    what the database spends inserting. Values are prepared by their fields only where the
-    driver needs it (datetimes on SQLite, decimals, JSON)."""
+    what the database spends inserting. PostgreSQL gets the rows by COPY (about three times
+    faster than a multi-row INSERT for the server), with keys reserved from the table's
+    sequence first when they are wanted; other databases get multi-row INSERT … RETURNING."""
     rows = list(rows)
     if not rows:
         return []
-    if returning and not connection.features.can_return_rows_from_bulk_insert:
-        # An SQLite older than 3.35 has no RETURNING: let Django's bulk_create find the keys.
-        names = [model._meta.get_field(name).attname for name in fields]
-        created = model.objects.bulk_create(model(**dict(zip(names, row, strict=True))) for row in rows)
-        return [obj.pk for obj in created]
     meta = model._meta
     columns = [meta.get_field(name) for name in fields]
     prepare = [_preparer(field) for field in columns]
+    if connection.vendor == "postgresql":
+        return _copy_rows(meta, columns, prepare, rows, returning=returning)
+    if returning and not connection.features.can_return_rows_from_bulk_insert:
+        # An SQLite older than 3.35 has no RETURNING: let Django's bulk_create find the keys.
+        names = [field.attname for field in columns]
+        created = model.objects.bulk_create(model(**dict(zip(names, row, strict=True))) for row in rows)
+        return [obj.pk for obj in created]
     quote = connection.ops.quote_name
     names = ", ".join(quote(field.column) for field in columns)
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
@@ -108,4 +111,29 @@ def insert_rows(model, fields, rows, *, returning=False, batch_size=1000):
             cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES {values}{suffix}", params)
             if returning:
                 ids.extend(row[0] for row in cursor.fetchall())
+    return ids
+
+
+def _copy_rows(meta, columns, prepare, rows, *, returning):
+    quote = connection.ops.quote_name
+    table, pk = quote(meta.db_table), meta.pk.column
+    ids = []
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        if returning:
+            # Keys come from the sequence the column's default draws from, as an INSERT's would.
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, pk, len(rows)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            columns = [meta.pk, *columns]
+            prepare = [None, *prepare]
+            rows = [(new_id, *row) for new_id, row in zip(ids, rows, strict=True)]
+        names = ", ".join(quote(field.column) for field in columns)
+        # wrap_database_errors: a constraint violation is Django's IntegrityError, as from INSERT.
+        with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    [value if p is None else p(value) for value, p in zip(row, prepare, strict=True)]
+                )
     return ids
