@@ -31,6 +31,30 @@ class ActivityInput:
     attributes: dict = field(default_factory=dict)
 
 
+UNSTORABLE = "{}: cannot contain NUL characters or unpaired surrogates"
+
+
+def storable(value) -> bool:
+    """Whether every string in a JSON value (keys included) can be stored as text: valid UTF-8
+    without NUL, which PostgreSQL refuses in text and jsonb."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return False
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return True
+
+
 class ItemError(ValueError):
     def __init__(self, reasons):
         super().__init__("; ".join(reasons))
@@ -89,15 +113,21 @@ def parse_item(item) -> ActivityInput:
     event_name = item.get("eventName")
     if not isinstance(event_name, str) or not event_name.strip() or len(event_name) > 100:
         reasons.append("eventName: a non-empty string of at most 100 characters is required")
+    elif not storable(event_name):
+        reasons.append(UNSTORABLE.format("eventName"))
     external_id = item.get("externalId")
     if isinstance(external_id, int) and not isinstance(external_id, bool):
         external_id = str(external_id)
     if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > 200:
         reasons.append("externalId: a non-empty string of at most 200 characters is required")
+    elif not storable(external_id):
+        reasons.append(UNSTORABLE.format("externalId"))
     occurred_at = None
     raw_time = item.get("occurredAt")
     if raw_time is None or raw_time == "":
         reasons.append("occurredAt: is required")
+    elif not storable(raw_time):
+        reasons.append("occurredAt: not an ISO-8601 timestamp")
     else:
         try:
             occurred_at = parse_instant(raw_time) if isinstance(raw_time, str) else None
@@ -115,6 +145,8 @@ def parse_item(item) -> ActivityInput:
         attributes = {}
     elif not isinstance(attributes, dict):
         reasons.append("attributes: must be a JSON object")
+    elif not storable(attributes):
+        reasons.append(UNSTORABLE.format("attributes"))
     if reasons:
         raise ItemError(reasons)
     return ActivityInput(

@@ -96,4 +96,16 @@ class ActivitiesViewSet(viewsets.ViewSet):
             )
         org = Org.objects.get(id=org_id)
         results = activity_ingest(org=org, items=items, now=clock.now(), actor=request.user.actor)
-        return Response(envelope(None, data=[r.as_dict() for r in results]))
+        return Response(envelope(None, data=[_renderable(r.as_dict()) for r in results]))
+
+
+def _renderable(result):
+    """A rejected item's externalId is echoed as sent, unless it cannot be written as UTF-8
+    (an unpaired surrogate, valid as a JSON escape): then null."""
+    external_id = result["externalId"]
+    if isinstance(external_id, str):
+        try:
+            external_id.encode("utf-8")
+        except UnicodeEncodeError:
+            result["externalId"] = None
+    return result

@@ -144,8 +144,9 @@ def test_a_rejected_item_without_an_external_id_is_answered_with_null(till_clien
     ids=["cut-object", "cut-list", "empty", "number", "string", "null", "empty-list", "boolean"],
 )
 def test_a_body_that_is_not_an_activity_or_a_list_is_a_400(till_client, raw):
+    stored = Activity.objects.count()
     assert_error(post(till_client, raw), 400, 300004)
-    assert not Activity.objects.filter(received_at=CLOCK).exists()
+    assert Activity.objects.count() == stored
 
 
 def test_more_than_1000_items_is_a_400_and_applies_nothing(till_client):
@@ -226,3 +227,27 @@ def test_a_child_cannot_write_to_its_parent(demo, client_for):
     data = results(post(coffee, activity("api-up")))
     assert data[0]["status"] == "REJECTED"  # customer 347286146 is not Demo Coffee's
     assert not Activity.objects.filter(external_id="api-up").exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "escaped"),
+    [
+        ("externalId", '"nul\\u0000id"'),
+        ("externalId", '"lone\\ud800"'),
+        ("eventName", '"Transaction\\u0000Add"'),
+        ("attributes", '{"note": "a\\u0000b"}'),
+        ("attributes", '{"k\\u0000": 1}'),
+        ("attributes", '{"deep": [{"x": "\\udfff"}]}'),
+        ("amount", '"1\\u0000"'),
+        ("occurredAt", '"2024-08-30T09:00:00Z\\u0000"'),
+    ],
+)
+def test_text_the_database_cannot_store_is_rejected_not_an_error(till_client, field, escaped):
+    """NUL characters and unpaired surrogates are valid JSON escapes, but no text column or
+    jsonb value can hold them."""
+    raw = json.dumps([activity("api-text-ok"), activity("api-text", **{field: "@@"})])
+    data = results(post(till_client, raw.replace('"@@"', escaped)))
+    assert data[0]["status"] == "APPLIED"
+    assert data[1]["status"] == "REJECTED"
+    assert any(e["message"].startswith(field) for e in data[1]["errors"]), data[1]
+    assert not Activity.objects.filter(external_id="api-text").exists()
