@@ -21,7 +21,7 @@ import schemathesis
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from hypothesis import HealthCheck, Phase, given
+from hypothesis import HealthCheck, Phase, assume, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
@@ -53,26 +53,41 @@ BUDGET = {
 }
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 
-KNOWN_SCHEMA_DEFECTS = {
-    # Config API (targets/api/config_views.py, owned by the configuration API): reported to the lead.
-    ("listTargetGroups", GenerationMode.POSITIVE): (
-        "the 200 of GET /v3/targetGroups is documented as an array of envelopes; it is one envelope"
-    ),
-    ("listTargetGroups", GenerationMode.NEGATIVE): (
-        "the 200 of GET /v3/targetGroups is documented as an array of envelopes; it is one envelope"
-    ),
-    ("getTargetGroup", GenerationMode.POSITIVE): (
-        "GET /v3/targetGroups/{id} answers 400 for bad DATA-SCOPE headers; the 400 is not documented"
-    ),
-    ("getTargetGroup", GenerationMode.NEGATIVE): (
-        "GET /v3/targetGroups/{id} answers 400 for bad DATA-SCOPE headers; the 400 is not documented"
-    ),
-}
-
-# Runs with a known defect stop at the first failure; the others alone add up to 2,000 cases.
-assert sum(BUDGET[op] for op in BUDGET for mode in MODES if (op, mode) not in KNOWN_SCHEMA_DEFECTS) >= 2000
-
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+# Known defects of the configuration API's schema (targets/api/config_views.py, owned by the
+# configuration API; reported to the lead). Each is pinned by a strict xfail below, and the fuzzing
+# tolerates exactly that check for exactly those answers until it is fixed.
+TOLERATED = {
+    ("listTargetGroups", 200): {response_schema_conformance},
+    ("getTargetGroup", 400): {status_code_conformance},
+}
+assert sum(BUDGET.values()) * len(MODES) >= 2000
+
+
+def contains_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(v) for v in value)
+    return False
+
+
+def echoes_a_non_string_external_id(body):
+    items = body if isinstance(body, list) else [body]
+    return any(isinstance(item, dict) and isinstance(item.get("externalId"), int) for item in items)
+
+
+# Known defects of the activity ingestion, each pinned by a strict xfail in test_hostile_inputs.py:
+# NUL characters in an activity make PostgreSQL fail (500; targets/activities.py), and a rejected
+# item echoes an int or bool externalId as such (targets/engine.py). Activity batches that would
+# trip them are left out of the fuzzing until they are fixed.
+def known_defect(operation_id, case):
+    return operation_id == "postActivities" and (
+        contains_nul(case.body) or echoes_a_non_string_external_id(case.body)
+    )
 
 
 def envelope_check(response):
@@ -124,17 +139,22 @@ def test_every_operation_of_the_schema_is_fuzzed(api_schema):
     assert operation_ids == set(BUDGET)
 
 
-def fuzz_cases():
-    for operation_id in BUDGET:
-        for mode in MODES:
-            marks = []
-            reason = KNOWN_SCHEMA_DEFECTS.get((operation_id, mode))
-            if reason:
-                marks.append(pytest.mark.xfail(strict=True, reason=reason))
-            yield pytest.param(operation_id, mode, id=f"{operation_id}-{mode.value}", marks=marks)
+@pytest.mark.xfail(strict=True, reason="config API schema: GET /v3/targetGroups 200 documented as an array")
+def test_the_list_of_target_groups_is_documented_as_one_envelope(api_schema):
+    operation = api_schema.find_operation_by_id("listTargetGroups")
+    documented = operation.definition.raw["responses"]["200"]["content"]["application/json"]["schema"]
+    assert documented.get("type") != "array"
+    assert "$ref" in documented
 
 
-@pytest.mark.parametrize(("operation_id", "mode"), list(fuzz_cases()))
+@pytest.mark.xfail(strict=True, reason="config API schema: GET /v3/targetGroups/{id} lacks its 400")
+def test_retrieving_a_target_group_documents_its_400(api_schema):
+    operation = api_schema.find_operation_by_id("getTargetGroup")
+    assert "400" in operation.definition.raw["responses"]
+
+
+@pytest.mark.parametrize("mode", MODES, ids=str)
+@pytest.mark.parametrize("operation_id", BUDGET)
 def test_fuzz_operation(api_schema, fuzz_env, security_figures, operation_id, mode):
     operation = api_schema.find_operation_by_id(operation_id)
     budget = BUDGET[operation_id]
@@ -151,9 +171,11 @@ def test_fuzz_operation(api_schema, fuzz_env, security_figures, operation_id, mo
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def fuzz(case):
+        assume(not known_defect(operation_id, case))
         response = case.call(headers=AUTH)
         executed.append(response.status_code)
-        case.validate_response(response, checks=CHECKS, headers=AUTH)
+        tolerated = TOLERATED.get((operation_id, response.status_code), set())
+        case.validate_response(response, checks=[c for c in CHECKS if c not in tolerated], headers=AUTH)
         envelope_check(response)
 
     fuzz()

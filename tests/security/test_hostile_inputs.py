@@ -6,13 +6,14 @@ tests/api/test_errors.py walks the error table row by row; this catalogue is the
 view: malformed and oversized values, and combinations, each with its exact answer."""
 
 import base64
+import json
 from dataclasses import dataclass, field
 
 import pytest
 from rest_framework.test import APIClient
 
 from targets.models import TargetRule
-from tests.security.support import EXAMPLE_CUSTOMER, GATEWAY_READ, READ, assert_error, body
+from tests.security.support import ACTIVITIES, EXAMPLE_CUSTOMER, GATEWAY_READ, READ, assert_error, body
 
 CHILD_CUSTOMER = 900000001  # org 60001, child of 50363
 UNRELATED_CUSTOMER = 910000001  # org 70001
@@ -213,3 +214,51 @@ def test_a_64_kb_authorization_header_is_401(demo, authorization):
 def test_a_64_kb_oauth_token_header_is_401(demo):
     response = APIClient().get(READ.format(EXAMPLE_CUSTOMER), HTTP_X_CAP_API_OAUTH_TOKEN="t" * HUGE)
     assert_error(response, 401, 401)
+
+
+# --- the write endpoint: NUL characters ---------------------------------------------------------
+
+NUL_ITEMS = {
+    "externalId": {"externalId": "bill\x00-1"},
+    "eventName": {"eventName": "Transaction\x00Add"},
+    "attribute value": {"attributes": {"channel": "app\x00"}},
+    "attribute name": {"attributes": {"chan\x00nel": "app"}},
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="targets/activities.py parse_item accepts NUL characters in strings: PostgreSQL cannot store "
+    "them (a 500 there), SQLite stores them; such an item should be REJECTED (300004) like other bad input",
+)
+@pytest.mark.parametrize("field", NUL_ITEMS)
+def test_an_activity_with_a_nul_character_is_rejected_not_a_500(till_client, field):
+    item = {
+        "userId": EXAMPLE_CUSTOMER,
+        "entity": "TRANSACTION",
+        "eventName": "TransactionAdd",
+        "occurredAt": "2024-08-30T09:00:00Z",
+        "amount": 10,
+        "externalId": "nul-test-1",
+        **NUL_ITEMS[field],
+    }
+    response = till_client.post(ACTIVITIES, data=json.dumps([item]), content_type="application/json")
+    assert response.status_code == 200, response.content[:300]
+    (result,) = body(response)["data"]
+    assert result["status"] == "REJECTED"
+    assert {e["code"] for e in result["errors"]} == {300004}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="targets/engine.py activity_ingest echoes a rejected item's raw externalId when it is an int "
+    "or a bool (bool is an int): the result then carries a JSON number or boolean where the schema "
+    "documents a string or null",
+)
+@pytest.mark.parametrize("external_id", [12345, True, False], ids=["number", "true", "false"])
+def test_a_rejected_item_echoes_its_external_id_as_a_string_or_null(till_client, external_id):
+    item = {"userId": "not-a-user", "externalId": external_id}  # rejected: userId, entity, …
+    response = till_client.post(ACTIVITIES, data=json.dumps([item]), content_type="application/json")
+    (result,) = body(response)["data"]
+    assert result["status"] == "REJECTED"
+    assert result["externalId"] is None or isinstance(result["externalId"], str)
