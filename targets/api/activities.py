@@ -100,10 +100,15 @@ class ActivitiesViewSet(viewsets.ViewSet):
 
 
 def _renderable(result):
-    """A rejected item's externalId is echoed as sent, unless it cannot be written as UTF-8
-    (an unpaired surrogate, valid as a JSON escape): then null."""
+    """externalId is a string or null, as documented: a rejected item's number is echoed as its
+    string, a boolean or a string that cannot be written as UTF-8 (an unpaired surrogate, valid
+    as a JSON escape) as null."""
     external_id = result["externalId"]
-    if isinstance(external_id, str):
+    if isinstance(external_id, bool):
+        result["externalId"] = None
+    elif isinstance(external_id, int):
+        result["externalId"] = str(external_id)
+    elif isinstance(external_id, str):
         try:
             external_id.encode("utf-8")
         except UnicodeEncodeError:

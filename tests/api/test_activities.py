@@ -132,6 +132,19 @@ def test_an_invalid_item_is_rejected_with_its_reason_and_the_others_apply(till_c
     assert Customer.objects.get(id=CUSTOMER).lifetime_purchases == before + 100
 
 
+@pytest.mark.parametrize(
+    ("sent", "echoed"), [(12345, "12345"), (True, None), (False, None), ("\ud800", None), (["x"], None)]
+)
+def test_a_rejected_items_external_id_is_echoed_as_a_string_or_null(till_client, sent, echoed):
+    (result,) = results(post(till_client, [{"userId": "not-a-user", "externalId": sent}]))
+    assert (result["externalId"], result["status"]) == (echoed, "REJECTED")
+
+
+def test_a_numeric_external_id_is_applied_as_its_string(till_client):
+    data = results(post(till_client, [activity(4242), activity("4242")]))
+    assert [(d["externalId"], d["status"]) for d in data] == [("4242", "APPLIED"), ("4242", "DUPLICATE")]
+
+
 def test_a_rejected_item_without_an_external_id_is_answered_with_null(till_client):
     data = results(post(till_client, [{"userId": CUSTOMER}, "text"]))
     assert [(d["externalId"], d["status"]) for d in data] == [(None, "REJECTED"), (None, "REJECTED")]
