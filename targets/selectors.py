@@ -285,9 +285,11 @@ def _target_groups(groups, *, customer_id, now, filters):
     for gid, org_id, name, evaluation, tracking, till_id, created_on, updated_on, *actors in groups:
         group_periods = list(periods[gid].values())
         group_rules = rules[gid]
-        # Whether the group achieved each period: every rule of the group (ALL).
+        # Whether the group achieved each period: every active rule of the group (ALL), as the
+        # engine decides it.
+        active_rules = [rid for rid, (rule, _) in group_rules.items() if rule[1]]
         achieved_at = [
-            period_achieved_at((user_targets.get((rid, p[0])) or (None,) * 5)[4] for rid in group_rules)
+            period_achieved_at((user_targets.get((rid, p[0])) or (None,) * 5)[4] for rid in active_rules)
             for p in group_periods
         ]
         if evaluation == EvaluationType.PERIOD_AGNOSTIC:
@@ -319,7 +321,7 @@ def _target_groups(groups, *, customer_id, now, filters):
                         PeriodOutcome(
                             achieved_at[i],
                             closed=p[4] < now and evaluation != EvaluationType.PERIOD_AGNOSTIC,
-                            user_target_id=_completing_target(user_targets, group_rules, p[0]),
+                            user_target_id=_completing_target(user_targets, active_rules, p[0]),
                         )
                         for i, p in enumerate(group_periods)
                     ],
@@ -393,11 +395,12 @@ def _target_groups(groups, *, customer_id, now, filters):
     return out
 
 
-def _completing_target(user_targets, group_rules, period_id):
-    """The user target that completed a period: the last rule achieved in it."""
+def _completing_target(user_targets, rule_ids, period_id):
+    """The user target that completed a period: the last rule achieved in it (the first such
+    rule by id on a tie, as the engine picks it)."""
     best = None
-    for rid in group_rules:
+    for rid in rule_ids:
         ut = user_targets.get((rid, period_id))
-        if ut and ut[4] is not None and (best is None or ut[4] >= best[4]):
+        if ut and ut[4] is not None and (best is None or ut[4] > best[4]):
             best = ut
     return best[0] if best else None

@@ -485,6 +485,26 @@ def test_unified_rules_are_tracked_independently_and_the_group_achieves_only_whe
     assert current_period() == {"Cycle_2"}
 
 
+def test_an_inactive_unified_rule_does_not_hold_the_current_period_back(reader, settings):
+    """The engine ignores inactive rules; the read endpoint's currentPeriod agrees with it."""
+    group = agnostic_group(
+        periods=3,
+        tracking_type="UNIFIED",
+        rule_kwargs=[
+            {"name": "Spend", "target_value": Decimal(1000)},
+            {"name": "Visits", "target_type": "COUNT", "target_value": Decimal(2), "active": False},
+        ],
+    )
+    customer = CustomerFactory(org=group.org)
+    settings.TARGETS_NOW = NOW.isoformat()
+    ingest(customer, item(customer, at(1, 9), "1000"))
+    response = reader(group.org).get(
+        READ.format(customer.id) + "?includeInactive=true&includeInactiveTargets=true"
+    )
+    (read,) = body(response)["data"]["targetGroups"]
+    assert {t["periodRefCode"] for t in read["targets"] if t["currentPeriod"]} == {"Cycle_2"}
+
+
 def test_unified_fixed_rules_are_each_evaluated_on_their_own_kpi():
     group = group_with_periods(
         periods=5,
