@@ -21,7 +21,7 @@ import schemathesis
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from hypothesis import HealthCheck, Phase, assume, given
+from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
@@ -63,31 +63,6 @@ TOLERATED = {
     ("getTargetGroup", 400): {status_code_conformance},
 }
 assert sum(BUDGET.values()) * len(MODES) >= 2000
-
-
-def contains_nul(value):
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(contains_nul(v) for v in value)
-    return False
-
-
-def echoes_a_non_string_external_id(body):
-    items = body if isinstance(body, list) else [body]
-    return any(isinstance(item, dict) and isinstance(item.get("externalId"), int) for item in items)
-
-
-# Known defects of the activity ingestion, each pinned by a strict xfail in test_hostile_inputs.py:
-# NUL characters in an activity make PostgreSQL fail (500; targets/activities.py), and a rejected
-# item echoes an int or bool externalId as such (targets/engine.py). Activity batches that would
-# trip them are left out of the fuzzing until they are fixed.
-def known_defect(operation_id, case):
-    return operation_id == "postActivities" and (
-        contains_nul(case.body) or echoes_a_non_string_external_id(case.body)
-    )
 
 
 def envelope_check(response):
@@ -171,7 +146,6 @@ def test_fuzz_operation(api_schema, fuzz_env, security_figures, operation_id, mo
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def fuzz(case):
-        assume(not known_defect(operation_id, case))
         response = case.call(headers=AUTH)
         executed.append(response.status_code)
         tolerated = TOLERATED.get((operation_id, response.status_code), set())
