@@ -469,6 +469,7 @@ class _ProgressWriter:
         )
         for (_key, ut), new_id in zip(new, ids, strict=True):
             ut.id = new_id
+        self.created_targets = set(ids)
         update_rows(UserTarget, changed, ["achieved_value", "achieved_at", "enrolled_on"])
         return rows
 
@@ -478,10 +479,12 @@ class _ProgressWriter:
             for key, state in desired.items()
             for trigger_id, at in state.milestones.items()
         }
+        # A user target created by this run has no milestones yet: ask only about the others.
+        stored = [ut.id for ut in targets.values() if ut.id not in self.created_targets]
         existing = {
             (user_target_id, trigger_id): SimpleNamespace(id=mid, achieved_at=at)
             for mid, user_target_id, trigger_id, at in UserMilestone.objects.filter(
-                user_target_id__in=[ut.id for ut in targets.values()]
+                user_target_id__in=stored
             ).values_list("id", "user_target_id", "trigger_id", "achieved_at")
         }
         stale = [m.id for key, m in existing.items() if key not in wanted]
