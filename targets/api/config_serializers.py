@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.fields import empty
 
@@ -346,6 +346,7 @@ class PaginationSerializer(serializers.Serializer):
     totalPages = serializers.IntegerField()
 
 
+@extend_schema_serializer(many=False)  # the list action answers one envelope, not a list of them
 class TargetGroupListEnvelopeSerializer(serializers.Serializer):
     data = TargetGroupSerializer(many=True)
     errors = serializers.JSONField(allow_null=True, help_text="null")

@@ -307,6 +307,12 @@ def _error_response(status_code, code, message, description=None):
 
 NOT_FOUND = _error_response(404, 404, "Not found", "No such group in the orgs in scope (never 403)")
 BAD_QUERY = _error_response(400, 300004, "Invalid input: active: must be true or false, got 'yes'")
+BAD_SCOPE = _error_response(
+    400,
+    310144,
+    "Connected Orgs not set properly in Headers: DATA-SCOPE OTHER needs DATA-SCOPE-ORG",
+    "Bad DATA-SCOPE (300004) or DATA-SCOPE-ORG (310144) headers",
+)
 ERRORS = {
     401: _error_response(401, 401, "Authentication required: missing or invalid credentials"),
     403: OpenApiResponse(
@@ -398,6 +404,7 @@ LIST_PARAMETERS = [
                 TargetGroupEnvelopeSerializer,
                 examples=[_envelope_example("A FIXED group", FIXED_GROUP_RESPONSE)],
             ),
+            400: BAD_SCOPE,
             **ERRORS,
             404: NOT_FOUND,
         },
