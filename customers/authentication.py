@@ -19,7 +19,6 @@ from collections import OrderedDict
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import Q
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AccessToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
@@ -74,11 +73,11 @@ def load_permissions(user):
     so that `has_perm` costs nothing more on this request."""
     if user.is_superuser or hasattr(user, "_perm_cache"):
         return
-    rows = (
-        Permission.objects.filter(Q(user=user) | Q(group__user=user))
-        .values_list("content_type__app_label", "codename")
-        .distinct()
-    )
+    # A UNION of two indexed lookups: an OR across the two joins makes the database scan every
+    # user-permission row (45 ms with 20,000 users; 1.7 ms this way, docs/scaling.md).
+    fields = ("content_type__app_label", "codename")
+    direct = Permission.objects.filter(user=user).order_by().values_list(*fields)
+    rows = direct.union(Permission.objects.filter(group__user=user).order_by().values_list(*fields))
     user._perm_cache = {f"{app}.{codename}" for app, codename in rows}
     user._user_perm_cache = user._group_perm_cache = user._perm_cache
 

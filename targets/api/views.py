@@ -8,6 +8,7 @@ from rest_framework import status, viewsets
 from rest_framework.response import Response
 
 from config.exceptions import APIError, Codes, envelope
+from config.routers import replica_reads
 from customers.permissions import CanReadTargetGroups
 from customers.scopes import parse_headers, readable_org_ids
 from targets import clock
@@ -63,9 +64,10 @@ class UserTargetGroupsViewSet(viewsets.ViewSet):
                     for name, messages in params.errors.items()
                 ],
             )
-        data = user_target_groups(
-            customer_id=customer_id, org_ids=org_ids, now=clock.now(), filters=params.cleaned()
-        )
+        with replica_reads():
+            data = user_target_groups(
+                customer_id=customer_id, org_ids=org_ids, now=clock.now(), filters=params.cleaned()
+            )
         if data is None:
             raise APIError(status.HTTP_404_NOT_FOUND, Codes.CUSTOMER_NOT_FOUND)
         return Response(envelope(None, data=data))

@@ -121,3 +121,27 @@ def test_the_selector_reads_from_the_replica(replica):
     assert data["targetGroups"][0]["targets"][0]["milestones"][0]["isAchieved"] is True
     assert len(on_primary) == 0
     assert len(on_replica) >= 5
+
+
+def test_the_read_endpoint_serves_its_data_from_the_replica(replica, client_for, settings):
+    """The view wraps its selector in replica_reads(): the progress comes from the replica,
+    while authentication (user, permissions) stays on the primary."""
+    from tests.api.support import PASSWORD, READ, api_user, body
+
+    group = group_with_periods(periods=3)
+    customer = CustomerFactory(org=group.org)
+    user = api_user(group.org)
+    settings.TARGETS_NOW = "2024-08-02T00:00:00Z"
+
+    with (
+        CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as on_primary,
+        CaptureQueriesContext(replica) as on_replica,
+    ):
+        response = client_for(user.username, PASSWORD).get(READ.format(customer.id) + "?includeInactive=true")
+
+    assert response.status_code == 200, response.content
+    assert len(body(response)["data"]["targetGroups"][0]["targets"]) == 3
+    replica_tables = " ".join(q["sql"] for q in on_replica.captured_queries)
+    primary_tables = " ".join(q["sql"] for q in on_primary.captured_queries)
+    assert "targets_usertarget" in replica_tables and "targets_targetperiod" in replica_tables
+    assert "targets_usertarget" not in primary_tables and "auth_user" in primary_tables
