@@ -43,7 +43,7 @@ from targets.models import (
     UserTarget,
 )
 from targets.outcomes import PeriodOutcome, period_achieved_at, streak_state
-from targets.periods import cyclic_windows
+from targets.periods import contains, cyclic_windows
 
 APPLIED, DUPLICATE, REJECTED = "APPLIED", "DUPLICATE", "REJECTED"
 RETRIES = 3
@@ -267,7 +267,7 @@ def progress_refresh(*, customer_ids, now, new_activities=None, group_ids=None):
     groups, enrolled = load_groups(
         customer_orgs=set(customer_orgs.values()), customer_ids=customer_ids, group_ids=group_ids
     )
-    pairs = set()
+    pairs = {}  # (customer, group) -> the moments of new activity, or None: every period
     if new_activities is not None:
         fresh = [_act(a) for a in new_activities]
         by_customer = defaultdict(list)
@@ -275,18 +275,27 @@ def progress_refresh(*, customer_ids, now, new_activities=None, group_ids=None):
             by_customer[row.customer_id].append(act)
         for customer_id, acts in by_customer.items():
             for group in groups.values():
-                if _associated(group, customer_orgs[customer_id], enrolled[customer_id]) and any(
-                    matches(group, a) for a in acts
-                ):
-                    pairs.add((customer_id, group.id))
+                if not _associated(group, customer_orgs[customer_id], enrolled[customer_id]):
+                    continue
+                moments = [a.occurred_at for a in acts if matches(group, a)]
+                if moments:
+                    pairs[(customer_id, group.id)] = moments if _periods_independent(group) else None
     else:
         for customer_id, org_id in customer_orgs.items():
             for group in groups.values():
                 if _associated(group, org_id, enrolled[customer_id]):
-                    pairs.add((customer_id, group.id))
+                    pairs[(customer_id, group.id)] = None
     if not pairs:
         return
     _ProgressWriter(groups, pairs, now).run()
+
+
+def _periods_independent(group: GroupCfg) -> bool:
+    """Whether new activity can change only the periods it falls in. Not so for PERIOD_AGNOSTIC
+    groups (carry-over flows into later periods) nor for groups with streaks (a streak reads
+    every period); other groups' periods are evaluated independently, so the incremental path
+    replays and compares only the periods new activity lands in."""
+    return group.evaluation != EvaluationType.PERIOD_AGNOSTIC and not group.streaks
 
 
 class _TargetRow:
@@ -301,25 +310,34 @@ class _TargetRow:
 
 
 class _ProgressWriter:
-    """Evaluates (customer, group) pairs from stored activities and writes the differences."""
+    """Evaluates (customer, group) pairs from stored activities and writes the differences.
+
+    `pairs` maps each pair to the moments of its new activity when only the periods holding
+    them need evaluating (see `_periods_independent`), or to None for every period."""
 
     def __init__(self, groups, pairs, now):
         self.groups, self.pairs, self.now = groups, pairs, now
         self.customers = sorted({c for c, _ in pairs})
         self.group_ids = sorted({g for _, g in pairs})
         self.rule_ids = [r.id for gid in self.group_ids for r in groups[gid].rules]
+        self.scope = {}  # (customer, group) -> period ids evaluated, for the scoped pairs
 
     def run(self):
         activities = self._activities()
         cyclic = self._cyclic_periods(activities)
         desired = {}  # (customer, rule, period) -> TargetState
-        for customer_id, group_id in self.pairs:
+        for (customer_id, group_id), moments in self.pairs.items():
             group = self.groups[group_id]
             periods = (
                 cyclic.get((customer_id, group_id), ())
                 if group.evaluation == EvaluationType.CYCLIC
                 else group.periods
             )
+            if moments is not None:
+                periods = [p for p in periods if any(contains(p.start, p.end, at) for at in moments)]
+                self.scope[(customer_id, group_id)] = {p.id for p in periods}
+                if not periods:
+                    continue
             for (rule_id, period_id), state in evaluate_group(
                 group, periods, activities[customer_id]
             ).items():
@@ -425,7 +443,7 @@ class _ProgressWriter:
         existing = {
             (customer_id, rule_id, period_id): _TargetRow(*values)
             for customer_id, rule_id, period_id, *values in UserTarget.objects.filter(
-                customer_id__in=self.customers, rule_id__in=self.rule_ids
+                self._targets_evaluated(), customer_id__in=self.customers
             ).values_list(
                 "customer_id",
                 "rule_id",
@@ -437,8 +455,12 @@ class _ProgressWriter:
                 "enrolled_on",
             )
         }
-        evaluated = {(c, r.id) for c, g in self.pairs for r in self.groups[g].rules}
-        stale = [ut.id for key, ut in existing.items() if key[:2] in evaluated and key not in desired]
+        evaluated = {(c, r.id): (c, g) for c, g in self.pairs for r in self.groups[g].rules}
+        stale = [
+            ut.id
+            for key, ut in existing.items()
+            if key[:2] in evaluated and key not in desired and self._in_scope(evaluated[key[:2]], key[2])
+        ]
         if stale:
             UserTarget.objects.filter(id__in=stale).delete()
         org_of_rule = {r.id: self.groups[g].org_id for g in self.group_ids for r in self.groups[g].rules}
@@ -472,6 +494,21 @@ class _ProgressWriter:
         self.created_targets = set(ids)
         update_rows(UserTarget, changed, ["achieved_value", "achieved_at", "enrolled_on"])
         return rows
+
+    def _targets_evaluated(self):
+        """The user targets this run evaluates: every period of the unscoped groups' rules, the
+        scoped periods of the others (filtered per pair by `_in_scope`)."""
+        unscoped = {g for (_, g), moments in self.pairs.items() if moments is None}
+        full, scoped, periods = [], [], set()
+        for group_id in self.group_ids:
+            (full if group_id in unscoped else scoped).extend(r.id for r in self.groups[group_id].rules)
+        for ids in self.scope.values():
+            periods |= ids
+        return Q(rule_id__in=full) | Q(rule_id__in=scoped, period_id__in=periods)
+
+    def _in_scope(self, pair, period_id):
+        scope = self.scope.get(pair)
+        return scope is None or period_id in scope
 
     def _write_milestones(self, desired, targets):
         wanted = {
@@ -526,6 +563,8 @@ class _ProgressWriter:
         moved = []
         for key, at in first.items():
             row = have.get(key)
+            if key in self.scope and row is not None and at > row.enrolled_on:
+                continue  # the earlier activity lies in a period this run did not evaluate
             if row is not None and row.source == EnrolmentSource.ACTIVITY and row.enrolled_on != at:
                 row.enrolled_on = at
                 moved.append(row)
