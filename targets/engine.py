@@ -395,16 +395,31 @@ class _ProgressWriter:
         found = defaultdict(list)
         if not cyclic_ids:
             return found
+        mine = TargetPeriod.objects.filter(customer_id__in=self.customers)
+        # The scoped pairs need only the periods around their new activity (a customer's cycles
+        # are many, and reading them costs more than the rest of the pair's work); whether a
+        # customer has cycles at all is asked separately.
+        moments = defaultdict(list)
+        for (_, group_id), at in self.pairs.items():
+            if group_id in cyclic_ids:
+                moments[group_id].append(at)
+        scoped = {g: sum(ats, []) for g, ats in moments.items() if None not in ats}
+        near = Q(group_id__in=[g for g in cyclic_ids if g not in scoped])
+        for group_id, ats in scoped.items():
+            near |= Q(group_id=group_id, end__gte=min(ats).replace(microsecond=0), start__lte=max(ats))
         for pid, customer_id, group_id, sequence, start, end in (
-            TargetPeriod.objects.filter(group_id__in=cyclic_ids, customer_id__in=self.customers)
+            mine.filter(near)
             .order_by("sequence")
             .values_list("id", "customer_id", "group_id", "sequence", "start", "end")
         ):
             found[(customer_id, group_id)].append(PeriodCfg(pid, sequence, start, end))
+        cycling = set(found) | set(
+            mine.filter(group_id__in=scoped).order_by().values_list("customer_id", "group_id").distinct()
+        )
         created = []
         for customer_id, group_id in self.pairs:
             group = self.groups[group_id]
-            if group.evaluation != EvaluationType.CYCLIC or found.get((customer_id, group_id)):
+            if group.evaluation != EvaluationType.CYCLIC or (customer_id, group_id) in cycling:
                 continue
             first = next((a for a in activities[customer_id] if matches(group, a)), None)
             if first is None:

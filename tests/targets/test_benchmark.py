@@ -16,7 +16,8 @@ SCALE = {"read.scale_small_p50_ms", "read.scale_large_p50_ms", "read.scale_ratio
 def test_benchmark_prints_and_writes_every_figure(db, tmp_path):
     out = StringIO()
     path = tmp_path / "figures.json"
-    call_command("benchmark", "--quick", "--tiny", "--json", str(path), stdout=out)
+    # One import worker: the workers would not see the test's uncommitted dataset.
+    call_command("benchmark", "--quick", "--tiny", "--workers=1", "--json", str(path), stdout=out)
     text, report = out.getvalue(), json.loads(path.read_text())
 
     table = {line.split()[0]: line for line in text.splitlines() if line.split() and line.split()[0] in ORDER}

@@ -13,8 +13,10 @@ Measures, side by side in one run on the configured database (issue 7, docs/scal
   read.basic_ratio          the same request with HTTP Basic ÷ with the bearer token
   read.scale_ratio          PostgreSQL: with 1,000,000 UserTarget rows of other customers ÷ with
                             10,000 (--quick: 200,000)
-  ingest.per_s              activities/s through `import_activities` (50,000 over 5,000 customers
-                            and 20 rules; --quick: 5,000 over 500)
+  ingest.per_s              activities/s through `import_activities --workers N` (50,000 over
+                            5,000 customers and 20 rules; --quick: 5,000 over 500; N = --workers,
+                            default 4 on PostgreSQL, 1 elsewhere)
+  ingest.serial_per_s       the same file through one worker
   ingest.api_per_s          the same activities through POST /v3.1/activities in batches of 500
   render.bytes              size of the heavy response
 
@@ -109,6 +111,7 @@ PROFILES = {
 }
 API_BATCH = 500
 IMPORT_BATCH = 1000  # import_activities' default
+IMPORT_WORKERS = 4  # PostgreSQL: about two per core of the machine measured in docs/scaling.md
 
 # (figure, target text, predicate on the figures) — targets are set for PostgreSQL.
 TARGETS = [
@@ -138,6 +141,7 @@ ORDER = [
     "read.scale_ratio",
     "read.scale_floor_ratio",
     "ingest.per_s",
+    "ingest.serial_per_s",
     "ingest.api_per_s",
     "render.bytes",
 ]
@@ -158,6 +162,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--tiny", action="store_true", help="a tiny dataset and a few rounds, for the smoke test only"
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            help=f"import workers for ingest.per_s (default {IMPORT_WORKERS} on PostgreSQL, else 1)",
         )
 
     def handle(self, *args, **options):
@@ -181,7 +190,7 @@ class Command(BaseCommand):
             try:
                 self.read(data, read_login, profile)
                 self.scale(data, read_login, profile, explain_plans=options["explain"])
-                self.ingest(data, ingest_login, profile)
+                self.ingest(data, ingest_login, profile, options["workers"])
             finally:
                 ds.revoke_credentials(read_login)
                 ds.revoke_credentials(ingest_login)
@@ -314,27 +323,21 @@ class Command(BaseCommand):
 
     # --- ingest ----------------------------------------------------------------------------
 
-    def ingest(self, data, login, profile):
+    def ingest(self, data, login, profile, workers):
         customers = ds.ingest_customer_ids(min(profile.customers, data.sizes.ingest_customers))
         count = profile.activities
         org = data.ingest_org
         described = f"{count:,} activities, {len(customers):,} customers, 20 rules"
-
-        self.log(f"ingest: {described} through import_activities ...")
-        ds.reset_ingest(org)
-        items = ds.ingest_items(customers, count, prefix="import")
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "activities.jsonl"
-            path.write_bytes(b"".join(orjson.dumps(item) + b"\n" for item in items))
-            out = StringIO()
-            started = time.perf_counter()
-            call_command("import_activities", str(path), "--no-progress", stdout=out, stderr=StringIO())
-            elapsed = time.perf_counter() - started
-        applied = Activity.objects.filter(org=org).count()
-        if applied != count:
-            raise CommandError(f"import_activities applied {applied} of {count}: {out.getvalue()[:500]}")
+        if workers is None:
+            workers = IMPORT_WORKERS if connection.vendor == "postgresql" else 1
+        elapsed = self.import_file(org, customers, count, workers, described)
         self.figures["ingest.per_s"] = count / elapsed
-        self.notes["ingest.per_s"] = f"{described}, batches of {IMPORT_BATCH} ({elapsed:.1f} s)"
+        self.notes["ingest.per_s"] = (
+            f"{described}, batches of {IMPORT_BATCH}, {workers} worker{'s' * (workers > 1)} ({elapsed:.1f} s)"
+        )
+        elapsed = self.import_file(org, customers, count, 1, described)
+        self.figures["ingest.serial_per_s"] = count / elapsed
+        self.notes["ingest.serial_per_s"] = f"the same, 1 worker ({elapsed:.1f} s)"
 
         self.log(f"ingest: {described} through POST /v3.1/activities ...")
         ds.reset_ingest(org)
@@ -354,6 +357,30 @@ class Command(BaseCommand):
         self.figures["ingest.api_per_s"] = count / elapsed
         self.notes["ingest.api_per_s"] = f"the same, batches of {API_BATCH} ({elapsed:.1f} s)"
         ds.reset_ingest(org)
+
+    def import_file(self, org, customers, count, workers, described):
+        """Seconds `import_activities` takes for the ingest workload, from an empty org."""
+        self.log(f"ingest: {described} through import_activities, {workers} worker(s) ...")
+        ds.reset_ingest(org)
+        items = ds.ingest_items(customers, count, prefix="import")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "activities.jsonl"
+            path.write_bytes(b"".join(orjson.dumps(item) + b"\n" for item in items))
+            out = StringIO()
+            started = time.perf_counter()
+            call_command(
+                "import_activities",
+                str(path),
+                "--no-progress",
+                f"--workers={workers}",
+                stdout=out,
+                stderr=StringIO(),
+            )
+            elapsed = time.perf_counter() - started
+        applied = Activity.objects.filter(org=org).count()
+        if applied != count:
+            raise CommandError(f"import_activities applied {applied} of {count}: {out.getvalue()[:500]}")
+        return elapsed
 
     # --- report ----------------------------------------------------------------------------
 

@@ -1,59 +1,28 @@
-"""python manage.py import_activities FILE [--format jsonl|csv] [--org ID] [--batch N]
+"""python manage.py import_activities FILE [--format jsonl|csv] [--org ID] [--batch N] [--workers N]
 
 Streams JSON Lines or CSV in batches through the same engine as POST /v3.1/activities, so
 peak memory stays flat whatever the file size. Idempotent: a re-run reports every line as
 DUPLICATE and applies nothing twice. Prints a progress bar (rate, ETA) and a summary with the
-line numbers of rejected lines."""
+line numbers of rejected lines. `--workers N` (PostgreSQL) applies the batches in N processes,
+the lines partitioned by userId."""
 
-import csv
-import json
 import time
-from collections import Counter
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from tqdm import tqdm
 
-from customers.models import Customer, Org
-from targets import clock
-from targets.engine import REJECTED, activity_ingest
-
-CSV_FIELDS = ("userId", "entity", "eventName", "occurredAt", "amount", "netAmount", "quantity", "externalId")
-MAX_REJECT_LINES = 1000
-
-
-def read_jsonl(handle):
-    for number, line in enumerate(handle, start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line), len(line)
-        except ValueError:
-            yield number, None, len(line)
-
-
-def read_csv(handle):
-    reader = csv.DictReader(handle)
-    number = 1
-    for row in reader:
-        number = reader.line_num
-        item = {key: (value if value != "" else None) for key, value in row.items() if key in CSV_FIELDS}
-        raw_attributes = row.get("attributes")
-        if raw_attributes:
-            try:
-                item["attributes"] = json.loads(raw_attributes)
-            except ValueError:
-                item["attributes"] = raw_attributes  # rejected by the item validation
-        yield number, item, sum(len(v or "") + 1 for v in row.values())
-
-
-def _digits(value):
-    """A userId as the item validation reads it: an int, or a string of ASCII digits."""
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (
-        isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()
-    )
+from customers.models import Org
+from targets.importing import (
+    ImportFailed,
+    ParallelImport,
+    Tally,
+    apply_batch,
+    partition,
+    read_csv,
+    read_jsonl,
+)
 
 
 class Command(BaseCommand):
@@ -66,17 +35,30 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch", type=int, default=1000, help="activities per transaction (default 1000)"
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="processes applying batches, lines partitioned by userId (PostgreSQL; default 1)",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, **options):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"{path} is not a file")
+        if options["batch"] < 1 or options["workers"] < 1:
+            raise CommandError("--batch and --workers must be at least 1")
         fmt = options["format"] or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
-        self.org = Org.objects.filter(id=options["org"]).first() if options["org"] else None
-        if options["org"] and self.org is None:
-            raise CommandError(f"org {options['org']} does not exist")
-        self.counts, self.rejected_lines = Counter(), []
+        org_id = options["org"]
+        if org_id and not Org.objects.filter(id=org_id).exists():
+            raise CommandError(f"org {org_id} does not exist")
+        workers = options["workers"]
+        if workers > 1 and connection.vendor != "postgresql":
+            # SQLite lets one transaction write at a time: workers would only queue.
+            self.stderr.write(f"--workers needs PostgreSQL; {connection.vendor} imports with one worker")
+            workers = 1
+        self.tally = Tally()
         started = time.perf_counter()
         with (
             path.open(newline="", encoding="utf-8") as handle,
@@ -90,78 +72,70 @@ class Command(BaseCommand):
             ) as bar,
         ):
             reader = read_csv(handle) if fmt == "csv" else read_jsonl(handle)
-            batch = []
-            for number, item, size in reader:
-                batch.append((number, item))
-                bar.update(size)
-                if len(batch) >= options["batch"]:
-                    self.flush(batch)
-                    bar.set_postfix(self.rates(started), refresh=False)
-                    batch = []
-            self.flush(batch)
+            progress = lambda: bar.set_postfix(self.rates(started), refresh=False)  # noqa: E731
+            if workers == 1:
+                self.serial(reader, options["batch"], org_id, bar, progress)
+            else:
+                self.parallel(reader, options["batch"], org_id, workers, bar, progress)
             bar.set_postfix(self.rates(started))
-        self.summary(time.perf_counter() - started)
+        self.summary(time.perf_counter() - started, workers)
+
+    def serial(self, reader, size, org_id, bar, progress):
+        batch = []
+        for number, item, length in reader:
+            batch.append((number, item))
+            bar.update(length)
+            if len(batch) >= size:
+                self.tally.add(*apply_batch(batch, org_id=org_id))
+                progress()
+                batch = []
+        if batch:
+            self.tally.add(*apply_batch(batch, org_id=org_id))
+
+    def parallel(self, reader, size, org_id, workers, bar, progress):
+        pool = ParallelImport(workers=workers, org_id=org_id, tally=self.tally, on_progress=progress)
+        try:
+            batches = [[] for _ in range(workers)]
+            for number, item, length in reader:
+                worker = partition(item, workers)
+                batches[worker].append((number, item))
+                bar.update(length)
+                if len(batches[worker]) >= size:
+                    pool.send(worker, batches[worker])
+                    batches[worker] = []
+            for worker, batch in enumerate(batches):
+                if batch:
+                    pool.send(worker, batch)
+            pool.finish()
+        except ImportFailed as exc:
+            pool.abort()
+            raise CommandError(
+                f"import stopped: {exc}\nBatches applied before the failure stay applied; "
+                "a re-run applies the rest (lines already applied are reported DUPLICATE)."
+            ) from exc
+        except BaseException:
+            pool.abort()
+            raise
 
     def rates(self, started):
         elapsed = max(time.perf_counter() - started, 1e-9)
-        return {"activities/s": f"{sum(self.counts.values()) / elapsed:,.0f}", **self.counts}
+        counts = self.tally.counts
+        return {"activities/s": f"{sum(counts.values()) / elapsed:,.0f}", **counts}
 
-    def flush(self, batch):
-        if not batch:
-            return
-        self.pending = []  # this batch's rejects, reported in line order
-        self._flush(batch)
-        for number, reason in sorted(self.pending):
-            if len(self.rejected_lines) < MAX_REJECT_LINES:
-                self.rejected_lines.append((number, reason))
-
-    def _flush(self, batch):
-        by_org = {}
-        if self.org is not None:
-            for number, item in batch:
-                by_org.setdefault(self.org if isinstance(item, dict) else None, []).append((number, item))
-        else:
-            ids = {item.get("userId") for _, item in batch if isinstance(item, dict)}
-            ids = {int(i) for i in ids if _digits(i)}
-            orgs = dict(Customer.objects.filter(id__in=ids).values_list("id", "org_id"))
-            org_objects = Org.objects.in_bulk(set(orgs.values()))
-            for number, item in batch:
-                if not isinstance(item, dict):
-                    by_org.setdefault(None, []).append((number, item))
-                    continue
-                user = item.get("userId")
-                org_id = orgs.get(int(user)) if _digits(user) else None
-                if org_id is None:
-                    self.reject(number, f"userId: customer {user} not found")
-                    continue
-                by_org.setdefault(org_objects[org_id], []).append((number, item))
-        for number, item in by_org.pop(None, []):
-            self.reject(number, "not valid JSON" if item is None else "an activity must be a JSON object")
-        now = clock.now()
-        for org, lines in by_org.items():
-            items = [item for _, item in lines]
-            for (number, _), result in zip(
-                lines, activity_ingest(org=org, items=items, now=now), strict=True
-            ):
-                if result.status == REJECTED:
-                    self.reject(number, "; ".join(e["message"] for e in result.errors))
-                else:
-                    self.counts[result.status.lower()] += 1
-
-    def reject(self, number, reason):
-        self.counts["rejected"] += 1
-        self.pending.append((number, reason))
-
-    def summary(self, elapsed):
-        total = sum(self.counts.values())
+    def summary(self, elapsed, workers):
+        counts = self.tally.counts
+        total = sum(counts.values())
         self.stdout.write(
             f"{total} lines in {elapsed:.1f} s ({total / max(elapsed, 1e-9):,.0f} activities/s): "
-            f"applied {self.counts['applied']}, duplicate {self.counts['duplicate']}, "
-            f"rejected {self.counts['rejected']}"
+            f"applied {counts['applied']}, duplicate {counts['duplicate']}, "
+            f"rejected {counts['rejected']}"
         )
-        if self.rejected_lines:
-            more = self.counts["rejected"] - len(self.rejected_lines)
-            lines = ", ".join(str(number) for number, _ in self.rejected_lines)
+        if workers > 1:
+            self.stdout.write(f"{workers} workers, lines partitioned by userId")
+        rejected = self.tally.rejected_lines()
+        if rejected:
+            more = counts["rejected"] - len(rejected)
+            lines = ", ".join(str(number) for number, _ in rejected)
             self.stdout.write(f"rejected lines: {lines}" + (f" (and {more} more)" if more > 0 else ""))
-            for number, reason in self.rejected_lines[:20]:
+            for number, reason in rejected[:20]:
                 self.stdout.write(f"  line {number}: {reason}")
