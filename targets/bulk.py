@@ -138,8 +138,8 @@ def _copy_rows(meta, columns, prepare, rows, *, returning):
         if returning:
             # Keys come from the sequence the column's default draws from, as an INSERT's would.
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [meta.db_table, pk, len(rows)],
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+                [_sequence(cursor, meta.db_table, pk), len(rows)],
             )
             ids = [row[0] for row in cursor.fetchall()]
             columns = [meta.pk, *columns]
@@ -153,3 +153,15 @@ def _copy_rows(meta, columns, prepare, rows, *, returning):
                     [value if p is None else p(value) for value, p in zip(row, prepare, strict=True)]
                 )
     return ids
+
+
+_SEQUENCES = {}
+
+
+def _sequence(cursor, table, column):
+    """The sequence a key column draws from, looked up once per table (looking it up inside
+    the nextval() call repeats the catalog lookup for every row)."""
+    if (table, column) not in _SEQUENCES:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, column])
+        _SEQUENCES[(table, column)] = cursor.fetchone()[0]
+    return _SEQUENCES[(table, column)]

@@ -112,28 +112,56 @@ def _ingest(org, parsed, now, actor):
             new.append(item)
     if not new:
         return results
-    activities = Activity.objects.bulk_create(
-        Activity(
-            org_id=org.id,
-            customer_id=i.user_id,
-            entity=i.entity,
-            event_name=i.event_name,
-            occurred_at=i.occurred_at,
-            amount=i.amount,
-            net_amount=i.net_amount,
-            quantity=i.quantity,
-            attributes=i.attributes,
-            external_id=i.external_id,
-            received_at=now,
-            posted_by=actor,
-        )
-        for i in new
-    )
+    activities = _store_activities(org, new, now, actor)
     _touch_customers(customers, activities, now, actor)
     progress_refresh(
         customer_ids=sorted({a.customer_id for a in activities}), now=now, new_activities=activities
     )
     return results
+
+
+ACTIVITY_FIELDS = (
+    "org",
+    "customer",
+    "entity",
+    "event_name",
+    "occurred_at",
+    "amount",
+    "net_amount",
+    "quantity",
+    "attributes",
+    "external_id",
+    "received_at",
+    "posted_by",
+)
+
+
+def _store_activities(org, new, now, actor):
+    """Insert the new activities; returns them as plain rows with their ids (what the progress
+    writer reads of them), without building a model instance each."""
+    rows = [
+        (
+            org.id,
+            i.user_id,
+            i.entity,
+            i.event_name,
+            i.occurred_at,
+            i.amount,
+            i.net_amount,
+            i.quantity,
+            i.attributes,
+            i.external_id,
+            now,
+            actor.id if actor is not None else None,
+        )
+        for i in new
+    ]
+    ids = insert_rows(Activity, ACTIVITY_FIELDS, rows, returning=True)
+    names = ("id", "org_id", "customer_id", *ACTIVITY_FIELDS[2:-1], "posted_by_id")
+    return [
+        SimpleNamespace(**dict(zip(names, (pk, *row), strict=True)))
+        for pk, row in zip(ids, rows, strict=True)
+    ]
 
 
 def _touch_customers(customers, activities, now, actor):
@@ -290,6 +318,17 @@ def progress_refresh(*, customer_ids, now, new_activities=None, group_ids=None):
     _ProgressWriter(groups, pairs, now).run()
 
 
+def _periods_holding(periods, moments):
+    """The periods that contain one of the moments (a cheap bounds test first: most pairs
+    have one or two moments and a period or two around them)."""
+    low, high = min(moments).replace(microsecond=0), max(moments)
+    return [
+        p
+        for p in periods
+        if p.start <= high and p.end >= low and any(contains(p.start, p.end, at) for at in moments)
+    ]
+
+
 def _periods_independent(group: GroupCfg) -> bool:
     """Whether new activity can change only the periods it falls in. Not so for PERIOD_AGNOSTIC
     groups (carry-over flows into later periods) nor for groups with streaks (a streak reads
@@ -334,7 +373,7 @@ class _ProgressWriter:
                 else group.periods
             )
             if moments is not None:
-                periods = [p for p in periods if any(contains(p.start, p.end, at) for at in moments)]
+                periods = _periods_holding(periods, moments)
                 self.scope[(customer_id, group_id)] = {p.id for p in periods}
                 if not periods:
                     continue
