@@ -7,5 +7,6 @@ class TargetsConfig(AppConfig):
 
     def ready(self):
         from config import pgtimestamps
+        from targets import lookups  # noqa: F401  (registers the __any lookup)
 
         pgtimestamps.connect()

@@ -392,7 +392,7 @@ class _ProgressWriter:
         for entity, event_name in keys:
             match |= Q(entity=entity, event_name=event_name)
         rows = (
-            Activity.objects.filter(customer_id__in=self.customers)
+            Activity.objects.filter(customer_id__any=self.customers)
             .filter(match)
             .order_by("occurred_at", "id")
         )
@@ -434,7 +434,7 @@ class _ProgressWriter:
         found = defaultdict(list)
         if not cyclic_ids:
             return found
-        mine = TargetPeriod.objects.filter(customer_id__in=self.customers)
+        mine = TargetPeriod.objects.filter(customer_id__any=self.customers)
         # The scoped pairs need only the periods around their new activity (a customer's cycles
         # are many, and reading them costs more than the rest of the pair's work); whether a
         # customer has cycles at all is asked separately.
@@ -497,7 +497,7 @@ class _ProgressWriter:
         existing = {
             (customer_id, rule_id, period_id): _TargetRow(*values)
             for customer_id, rule_id, period_id, *values in UserTarget.objects.filter(
-                self._targets_evaluated(), customer_id__in=self.customers
+                self._targets_evaluated(), customer_id__any=self.customers
             ).values_list(
                 "customer_id",
                 "rule_id",
@@ -516,7 +516,7 @@ class _ProgressWriter:
             if key[:2] in evaluated and key not in desired and self._in_scope(evaluated[key[:2]], key[2])
         ]
         if stale:
-            UserTarget.objects.filter(id__in=stale).delete()
+            UserTarget.objects.filter(id__any=stale).delete()
         org_of_rule = {r.id: self.groups[g].org_id for g in self.group_ids for r in self.groups[g].rules}
         new, changed, rows = [], [], {}
         for key, state in desired.items():
@@ -558,7 +558,7 @@ class _ProgressWriter:
             (full if group_id in unscoped else scoped).extend(r.id for r in self.groups[group_id].rules)
         for ids in self.scope.values():
             periods |= ids
-        return Q(rule_id__in=full) | Q(rule_id__in=scoped, period_id__in=periods)
+        return Q(rule_id__in=full) | Q(rule_id__in=scoped, period_id__any=periods)
 
     def _in_scope(self, pair, period_id):
         scope = self.scope.get(pair)
@@ -575,12 +575,12 @@ class _ProgressWriter:
         existing = {
             (user_target_id, trigger_id): SimpleNamespace(id=mid, achieved_at=at)
             for mid, user_target_id, trigger_id, at in UserMilestone.objects.filter(
-                user_target_id__in=stored
+                user_target_id__any=stored
             ).values_list("id", "user_target_id", "trigger_id", "achieved_at")
         }
         stale = [m.id for key, m in existing.items() if key not in wanted]
         if stale:
-            UserMilestone.objects.filter(id__in=stale).delete()
+            UserMilestone.objects.filter(id__any=stale).delete()
         changed = []
         for key, at in wanted.items():
             if key in existing and existing[key].achieved_at != at:
@@ -611,7 +611,7 @@ class _ProgressWriter:
         have = {
             (customer_id, group_id): SimpleNamespace(id=eid, enrolled_on=enrolled_on, source=source)
             for eid, customer_id, group_id, enrolled_on, source in GroupEnrolment.objects.filter(
-                customer_id__in=self.customers, group_id__in=self.group_ids
+                customer_id__any=self.customers, group_id__in=self.group_ids
             ).values_list("id", "customer_id", "group_id", "enrolled_on", "source")
         }
         moved = []
@@ -642,7 +642,7 @@ class _ProgressWriter:
                 id=sid, status=status, current_count=count, achieved_at=at, achieved_user_target_id=ut_id
             )
             for sid, customer_id, streak_id, status, count, at, ut_id in UserStreak.objects.filter(
-                customer_id__in=self.customers, streak__group_id__in=streak_groups
+                customer_id__any=self.customers, streak__group_id__in=streak_groups
             ).values_list(
                 "id",
                 "customer_id",

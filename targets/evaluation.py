@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from targets.periods import contains
@@ -56,7 +57,7 @@ class GroupCfg:
     periods: tuple = ()  # shared PeriodCfg, by sequence (none for CYCLIC)
     overrides: dict = field(default_factory=dict)  # (rule id, period id) -> target value
 
-    @property
+    @cached_property
     def keys(self):
         """The (entity, event name) pairs this group listens to."""
         return {(r.entity, r.event_name) for r in self.rules}
@@ -142,7 +143,8 @@ def evaluate_group(
     agnostic = group.evaluation == "PERIOD_AGNOSTIC_WINDOW"
     # Whether the group counts an activity, and in which period, does not depend on the rule:
     # decide it once per activity rather than once per rule (UNIFIED groups have up to ten).
-    counted = [act for act in activities if in_window(group, act)]
+    keys = group.keys
+    counted = [act for act in activities if (act.entity, act.event_name) in keys and in_window(group, act)]
     if agnostic:
         if not periods:
             return out
