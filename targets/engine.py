@@ -331,10 +331,10 @@ def _periods_holding(periods, moments):
 
 def _periods_independent(group: GroupCfg) -> bool:
     """Whether new activity can change only the periods it falls in. Not so for PERIOD_AGNOSTIC
-    groups (carry-over flows into later periods) nor for groups with streaks (a streak reads
-    every period); other groups' periods are evaluated independently, so the incremental path
-    replays and compares only the periods new activity lands in."""
-    return group.evaluation != EvaluationType.PERIOD_AGNOSTIC and not group.streaks
+    groups (carry-over flows into later periods); other groups' periods are evaluated
+    independently, so the incremental path replays and compares only the periods new activity
+    lands in. (A streak reads every period: the others' achieved user targets are read for it.)"""
+    return group.evaluation != EvaluationType.PERIOD_AGNOSTIC
 
 
 class _TargetRow:
@@ -360,6 +360,7 @@ class _ProgressWriter:
         self.group_ids = sorted({g for _, g in pairs})
         self.rule_ids = [r.id for gid in self.group_ids for r in groups[gid].rules]
         self.scope = {}  # (customer, group) -> period ids evaluated, for the scoped pairs
+        self.kept = {}  # achieved user targets outside the scope, for the streaks
 
     def run(self):
         activities = self._activities()
@@ -442,7 +443,9 @@ class _ProgressWriter:
         for (_, group_id), at in self.pairs.items():
             if group_id in cyclic_ids:
                 moments[group_id].append(at)
-        scoped = {g: sum(ats, []) for g, ats in moments.items() if None not in ats}
+        scoped = {  # a streak walks every period: its groups read all of them
+            g: sum(ats, []) for g, ats in moments.items() if None not in ats and not self.groups[g].streaks
+        }
         near = Q(group_id__in=[g for g in cyclic_ids if g not in scoped])
         for group_id, ats in scoped.items():
             near |= Q(group_id=group_id, end__gte=min(ats).replace(microsecond=0), start__lte=max(ats))
@@ -510,11 +513,14 @@ class _ProgressWriter:
             )
         }
         evaluated = {(c, r.id): (c, g) for c, g in self.pairs for r in self.groups[g].rules}
-        stale = [
-            ut.id
-            for key, ut in existing.items()
-            if key[:2] in evaluated and key not in desired and self._in_scope(evaluated[key[:2]], key[2])
-        ]
+        stale = []
+        for key, ut in existing.items():
+            if key in desired or key[:2] not in evaluated:
+                continue
+            if self._in_scope(evaluated[key[:2]], key[2]):
+                stale.append(ut.id)
+            else:
+                self.kept[key] = ut
         if stale:
             UserTarget.objects.filter(id__any=stale).delete()
         org_of_rule = {r.id: self.groups[g].org_id for g in self.group_ids for r in self.groups[g].rules}
@@ -553,12 +559,19 @@ class _ProgressWriter:
         """The user targets this run evaluates: every period of the unscoped groups' rules, the
         scoped periods of the others (filtered per pair by `_in_scope`)."""
         unscoped = {g for (_, g), moments in self.pairs.items() if moments is None}
-        full, scoped, periods = [], [], set()
+        full, scoped, streaky, periods = [], [], [], set()
         for group_id in self.group_ids:
-            (full if group_id in unscoped else scoped).extend(r.id for r in self.groups[group_id].rules)
+            rules = [r.id for r in self.groups[group_id].rules]
+            (full if group_id in unscoped else scoped).extend(rules)
+            if group_id not in unscoped and self.groups[group_id].streaks:
+                streaky.extend(rules)
         for ids in self.scope.values():
             periods |= ids
-        return Q(rule_id__in=full) | Q(rule_id__in=scoped, period_id__any=periods)
+        return (
+            Q(rule_id__in=full)
+            | Q(rule_id__in=scoped, period_id__any=periods)
+            | Q(rule_id__in=streaky, achieved_at__isnull=False)
+        )
 
     def _in_scope(self, pair, period_id):
         scope = self.scope.get(pair)
@@ -665,7 +678,10 @@ class _ProgressWriter:
             )
             outcomes = []
             for period in periods:
-                rows = [targets.get((customer_id, rule.id, period.id)) for rule in group.rules]
+                rows = [
+                    targets.get(key) or self.kept.get(key)
+                    for key in ((customer_id, rule.id, period.id) for rule in group.rules)
+                ]
                 achieved = period_achieved_at(row.achieved_at if row else None for row in rows)
                 completing = max(
                     (r for r in rows if r and r.achieved_at), key=lambda r: r.achieved_at, default=None
