@@ -318,10 +318,16 @@ def progress_refresh(*, customer_ids, now, new_activities=None, group_ids=None):
     _ProgressWriter(groups, pairs, now).run()
 
 
+def _bounds(moments):
+    """(low, high) such that a period containing one of the moments has end ≥ low and
+    start ≤ high (ends are compared to the second, see `contains`)."""
+    return min(moments).replace(microsecond=0), max(moments)
+
+
 def _periods_holding(periods, moments):
     """The periods that contain one of the moments (a cheap bounds test first: most pairs
     have one or two moments and a period or two around them)."""
-    low, high = min(moments).replace(microsecond=0), max(moments)
+    low, high = _bounds(moments)
     return [
         p
         for p in periods
@@ -358,7 +364,7 @@ class _ProgressWriter:
         self.groups, self.pairs, self.now = groups, pairs, now
         self.customers = sorted({c for c, _ in pairs})
         self.group_ids = sorted({g for _, g in pairs})
-        self.rule_ids = [r.id for gid in self.group_ids for r in groups[gid].rules]
+        self.unscoped = {g for (_, g), moments in pairs.items() if moments is None}
         self.scope = {}  # (customer, group) -> period ids evaluated, for the scoped pairs
         self.kept = {}  # achieved user targets outside the scope, for the streaks
 
@@ -439,16 +445,15 @@ class _ProgressWriter:
         # The scoped pairs need only the periods around their new activity (a customer's cycles
         # are many, and reading them costs more than the rest of the pair's work); whether a
         # customer has cycles at all is asked separately.
-        moments = defaultdict(list)
-        for (_, group_id), at in self.pairs.items():
-            if group_id in cyclic_ids:
-                moments[group_id].append(at)
-        scoped = {  # a streak walks every period: its groups read all of them
-            g: sum(ats, []) for g, ats in moments.items() if None not in ats and not self.groups[g].streaks
-        }
+        # A streak walks every period: the groups with streaks read all of them.
+        scoped = {g: [] for g in cyclic_ids if g not in self.unscoped and not self.groups[g].streaks}
+        for (_, group_id), moments in self.pairs.items():
+            if group_id in scoped:
+                scoped[group_id].extend(moments)
         near = Q(group_id__in=[g for g in cyclic_ids if g not in scoped])
-        for group_id, ats in scoped.items():
-            near |= Q(group_id=group_id, end__gte=min(ats).replace(microsecond=0), start__lte=max(ats))
+        for group_id, moments in scoped.items():
+            low, high = _bounds(moments)
+            near |= Q(group_id=group_id, end__gte=low, start__lte=high)
         for pid, customer_id, group_id, sequence, start, end in (
             mine.filter(near)
             .order_by("sequence")
@@ -558,12 +563,11 @@ class _ProgressWriter:
     def _targets_evaluated(self):
         """The user targets this run evaluates: every period of the unscoped groups' rules, the
         scoped periods of the others (filtered per pair by `_in_scope`)."""
-        unscoped = {g for (_, g), moments in self.pairs.items() if moments is None}
         full, scoped, streaky, periods = [], [], [], set()
         for group_id in self.group_ids:
             rules = [r.id for r in self.groups[group_id].rules]
-            (full if group_id in unscoped else scoped).extend(rules)
-            if group_id not in unscoped and self.groups[group_id].streaks:
+            (full if group_id in self.unscoped else scoped).extend(rules)
+            if group_id not in self.unscoped and self.groups[group_id].streaks:
                 streaky.extend(rules)
         for ids in self.scope.values():
             periods |= ids

@@ -78,10 +78,10 @@ class Tally:
         return sorted((-number, reason) for number, reason in self.rejected)
 
 
-def apply_batch(batch, *, org_id=None):
+def apply_batch(batch, *, org=None):
     """Apply [(line number, item or None)] through the engine; returns (counts, rejects).
 
-    Without `org_id` each line goes to its customer's org; an unknown customer is rejected."""
+    Without `org` each line goes to its customer's org; an unknown customer is rejected."""
     counts, rejects = Counter(), []
 
     def reject(number, reason):
@@ -89,8 +89,7 @@ def apply_batch(batch, *, org_id=None):
         rejects.append((number, reason))
 
     by_org = {}
-    if org_id is not None:
-        org = Org.objects.get(id=org_id)
+    if org is not None:
         for number, item in batch:
             by_org.setdefault(org if isinstance(item, dict) else None, []).append((number, item))
     else:
@@ -132,11 +131,11 @@ class ImportFailed(RuntimeError):
     pass
 
 
-def _work(inbox, outbox, org_id):
+def _work(inbox, outbox, org):
     """A worker process: apply batches until told to stop; report each batch or the failure."""
     try:
         while (batch := inbox.get()) is not None:
-            outbox.put(("batch", *apply_batch(batch, org_id=org_id)))
+            outbox.put(("batch", *apply_batch(batch, org=org)))
         outbox.put(("done",))
     except BaseException:  # reported to the parent, which stops the import
         outbox.put(("failed", traceback.format_exc()))
@@ -148,14 +147,14 @@ class ParallelImport:
     """`workers` processes, each with its own database connection and a small inbox, so memory
     stays flat: the reader waits when a worker is two batches behind."""
 
-    def __init__(self, *, workers, org_id, tally, on_progress=lambda: None):
+    def __init__(self, *, workers, org, tally, on_progress=lambda: None):
         self.workers, self.tally, self.on_progress = workers, tally, on_progress
         context = multiprocessing.get_context("fork")
         connections.close_all()  # a forked child must not share the parent's connection
         self.outbox = context.Queue()
         self.inboxes = [context.Queue(maxsize=2) for _ in range(workers)]
         self.processes = [
-            context.Process(target=_work, args=(inbox, self.outbox, org_id), daemon=True)
+            context.Process(target=_work, args=(inbox, self.outbox, org), daemon=True)
             for inbox in self.inboxes
         ]
         for process in self.processes:

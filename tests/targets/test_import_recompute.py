@@ -43,6 +43,12 @@ def summary(output):
     return {k: int(v.replace(",", "")) for k, v in match.groupdict().items()}
 
 
+def outcome(output):
+    """The summary's counts without the rate: (total, applied, duplicate, rejected)."""
+    counts = summary(output)
+    return counts["total"], counts["applied"], counts["duplicate"], counts["rejected"]
+
+
 def at(day, hour=12):
     return T0 + timedelta(days=day - 1, hours=hour)
 

@@ -50,9 +50,9 @@ class Command(BaseCommand):
         if options["batch"] < 1 or options["workers"] < 1:
             raise CommandError("--batch and --workers must be at least 1")
         fmt = options["format"] or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
-        org_id = options["org"]
-        if org_id and not Org.objects.filter(id=org_id).exists():
-            raise CommandError(f"org {org_id} does not exist")
+        org = Org.objects.filter(id=options["org"]).first() if options["org"] else None
+        if options["org"] and org is None:
+            raise CommandError(f"org {options['org']} does not exist")
         workers = options["workers"]
         if workers > 1 and connection.vendor != "postgresql":
             # SQLite lets one transaction write at a time: workers would only queue.
@@ -72,40 +72,44 @@ class Command(BaseCommand):
             ) as bar,
         ):
             reader = read_csv(handle) if fmt == "csv" else read_jsonl(handle)
-            progress = lambda: bar.set_postfix(self.rates(started), refresh=False)  # noqa: E731
+            self.bar, self.started = bar, started
             if workers == 1:
-                self.serial(reader, options["batch"], org_id, bar, progress)
+                self.stream(reader, options["batch"], 1, self.apply(org))
             else:
-                self.parallel(reader, options["batch"], org_id, workers, bar, progress)
+                self.parallel(reader, options["batch"], org, workers)
             bar.set_postfix(self.rates(started))
         self.summary(time.perf_counter() - started, workers)
 
-    def serial(self, reader, size, org_id, bar, progress):
-        batch = []
+    def stream(self, reader, size, workers, send):
+        """Cut the lines into batches of `size` per worker and hand each to `send(worker, batch)`."""
+        batches = [[] for _ in range(workers)]
         for number, item, length in reader:
-            batch.append((number, item))
-            bar.update(length)
-            if len(batch) >= size:
-                self.tally.add(*apply_batch(batch, org_id=org_id))
-                progress()
-                batch = []
-        if batch:
-            self.tally.add(*apply_batch(batch, org_id=org_id))
+            worker = partition(item, workers)
+            batches[worker].append((number, item))
+            self.bar.update(length)
+            if len(batches[worker]) >= size:
+                send(worker, batches[worker])
+                batches[worker] = []
+        for worker, batch in enumerate(batches):
+            if batch:
+                send(worker, batch)
 
-    def parallel(self, reader, size, org_id, workers, bar, progress):
-        pool = ParallelImport(workers=workers, org_id=org_id, tally=self.tally, on_progress=progress)
+    def apply(self, org):
+        """In this process: apply a batch, then show the rates."""
+
+        def send(_worker, batch):
+            self.tally.add(*apply_batch(batch, org=org))
+            self.progress()
+
+        return send
+
+    def progress(self):
+        self.bar.set_postfix(self.rates(self.started), refresh=False)
+
+    def parallel(self, reader, size, org, workers):
+        pool = ParallelImport(workers=workers, org=org, tally=self.tally, on_progress=self.progress)
         try:
-            batches = [[] for _ in range(workers)]
-            for number, item, length in reader:
-                worker = partition(item, workers)
-                batches[worker].append((number, item))
-                bar.update(length)
-                if len(batches[worker]) >= size:
-                    pool.send(worker, batches[worker])
-                    batches[worker] = []
-            for worker, batch in enumerate(batches):
-                if batch:
-                    pool.send(worker, batch)
+            self.stream(reader, size, workers, pool.send)
             pool.finish()
         except ImportFailed as exc:
             pool.abort()
