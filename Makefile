@@ -23,6 +23,9 @@ run: $(VENV)/.deps-run
 	$(BIN)/python manage.py migrate --noinput
 	TARGETS_NOW=$(DEMO_NOW) $(BIN)/python manage.py seed_demo
 	@$(BIN)/python -c "from targets.demo.banner import banner; print(banner('http://$(HOST)'))"
+	@# The task worker (background progress refreshes) runs beside the server and stops with it.
+	@DEBUG=1 TARGETS_NOW=$(DEMO_NOW) $(BIN)/python manage.py db_worker --no-reload --no-startup-delay & \
+	worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 TARGETS_NOW=$(DEMO_NOW) $(BIN)/python manage.py runserver $(HOST) --noreload
 
 test: $(VENV)/.deps-dev

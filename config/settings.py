@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "customers",
     "targets",
 ]
@@ -117,6 +119,14 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASE_ROUTERS = ["config.routers.ReadReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background work (progress refresh after a large configuration change): django-tasks with its
+# database backend, so a task is stored in the same transaction as the change that asks for it;
+# `manage.py db_worker` runs them (`make run` starts one). A deployment on many machines can
+# swap the backend (RQ, Celery) without touching the code that enqueues.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A configuration change touching at most this many customers is refreshed in the request.
+REFRESH_INLINE_LIMIT = int(os.environ.get("REFRESH_INLINE_LIMIT", "2000"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

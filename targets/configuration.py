@@ -25,6 +25,7 @@ counts raises `ProgressConflict` (the API answers 409) and changes nothing.
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from uuid import uuid4
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -32,7 +33,9 @@ from django.db.models import Count
 
 from customers.models import Actor, Customer
 from targets.models import (
+    Activity,
     Enrolment,
+    EnrolmentEpisode,
     EnrolmentSource,
     EvaluationType,
     FrequencyType,
@@ -48,7 +51,8 @@ from targets.models import (
     UserTarget,
 )
 from targets.periods import PeriodGenerationError, cyclic_windows, group_windows, local_instant
-from targets.services import ConfigurationConflict, group_spec, stamp_attribution
+from targets.refresh import refresh_after_change
+from targets.services import ConfigurationConflict, group_spec, stamp_attribution, sync_pauses
 from targets.validation import ConfigError, validate_group
 
 GROUP_FIELDS = (
@@ -63,6 +67,7 @@ GROUP_FIELDS = (
     "total_periods",
     "start",
     "end",
+    "count_activity_from",
 )
 # A partial update that changes one of these regenerates the periods (when none are given).
 SCHEDULE_FIELDS = ("target_evaluation_type", "frequency_type", "frequency", "total_periods", "start", "end")
@@ -161,6 +166,7 @@ def group_delete(*, group: TargetGroup, actor, now: datetime, force: bool = Fals
             locked.active = False
             stamp_attribution(locked, actor=actor, now=now, creating=False)
             locked.save(update_fields=["active", "last_updated_on", "last_updated_by"])
+            sync_pauses(group=locked, rules=[], now=now)
         state = "deactivated" if was_active else "left inactive"
         return GroupDeletion(
             deleted=False,
@@ -196,9 +202,23 @@ def _require_explicit(group):
 
 
 @transaction.atomic
-def group_enrol(*, group: TargetGroup, user_ids: list[int], now: datetime) -> list[tuple[int, str]]:
+def group_enrol(
+    *,
+    group: TargetGroup,
+    user_ids: list[int],
+    now: datetime,
+    initial_balance=None,
+    reset_streaks: bool = False,
+    source: str = EnrolmentSource.API,
+) -> list[tuple[int, str]]:
     """Enrol customers of the group's org in an EXPLICIT group. Per distinct user id, in order:
-    ENROLLED, ALREADY_ENROLLED, or NOT_FOUND (no such customer in the group's org)."""
+    ENROLLED, ALREADY_ENROLLED, or NOT_FOUND (no such customer in the group's org).
+
+    Activity counts while a customer is enrolled (docs/engine.md). A re-enrolment resumes from
+    the value at which the customer was unenrolled, unless `initial_balance` is given: then every
+    target of the group starts its current period (the one holding `now`) at that value — an
+    adjustment entry in the activity log, so that recompute_progress finds it. `reset_streaks`
+    starts the customers' streaks afresh."""
     locked = TargetGroup.objects.select_for_update().get(pk=group.pk)
     _require_explicit(locked)
     ids = list(dict.fromkeys(user_ids))
@@ -208,6 +228,7 @@ def group_enrol(*, group: TargetGroup, user_ids: list[int], now: datetime) -> li
             "customer_id", flat=True
         )
     )
+    new = [user_id for user_id in ids if user_id in found and user_id not in already]
     GroupEnrolment.objects.bulk_create(
         [
             GroupEnrolment(
@@ -215,13 +236,32 @@ def group_enrol(*, group: TargetGroup, user_ids: list[int], now: datetime) -> li
                 group=locked,
                 customer_id=user_id,
                 enrolled_on=now,
-                source=EnrolmentSource.API,
+                source=source,
+                streak_reset_at=now if reset_streaks else None,
             )
-            for user_id in ids
-            if user_id in found and user_id not in already
+            for user_id in new
         ],
         ignore_conflicts=True,
     )
+    if initial_balance is not None and new:
+        Activity.objects.bulk_create(
+            Activity(
+                org_id=locked.org_id,
+                customer_id=user_id,
+                entity="EVENT",
+                event_name="initialBalance",
+                occurred_at=now,
+                amount=initial_balance,
+                quantity=0,
+                attributes={"source": source},
+                external_id=f"initialBalance:{locked.pk}:{user_id}:{uuid4().hex}",
+                received_at=now,
+                adjusts_group=locked,
+            )
+            for user_id in new
+        )
+    if new and (initial_balance is not None or reset_streaks):
+        refresh_after_change(group=locked, now=now, reason="enrolment", customer_ids=new)
     return [
         (user_id, NOT_FOUND if user_id not in found else ALREADY_ENROLLED if user_id in already else ENROLLED)
         for user_id in ids
@@ -229,16 +269,24 @@ def group_enrol(*, group: TargetGroup, user_ids: list[int], now: datetime) -> li
 
 
 @transaction.atomic
-def group_unenrol(*, group: TargetGroup, user_ids: list[int]) -> tuple[list[tuple[int, str]], list[str]]:
+def group_unenrol(
+    *, group: TargetGroup, user_ids: list[int], now: datetime
+) -> tuple[list[tuple[int, str]], list[str]]:
     """Remove enrolments of an EXPLICIT group. Per distinct user id: UNENROLLED, NOT_ENROLLED
     (a customer of the org without enrolment) or NOT_FOUND. Progress rows are kept (re-enrolling
-    shows them again); the warnings name the customers who hold some."""
+    shows them again and resumes from them); activity received while unenrolled never counts.
+    The warnings name the customers who hold some progress."""
     locked = TargetGroup.objects.select_for_update().get(pk=group.pk)
     _require_explicit(locked)
     ids = list(dict.fromkeys(user_ids))
     found = set(Customer.objects.filter(id__in=ids, org_id=locked.org_id).values_list("id", flat=True))
     enrolments = GroupEnrolment.objects.filter(group=locked, customer_id__in=found)
-    enrolled = set(enrolments.values_list("customer_id", flat=True))
+    spans = list(enrolments.values_list("customer_id", "enrolled_on"))
+    enrolled = {customer_id for customer_id, _ in spans}
+    EnrolmentEpisode.objects.bulk_create(
+        EnrolmentEpisode(org_id=locked.org_id, group=locked, customer_id=c, start=since, end=max(since, now))
+        for c, since in spans
+    )
     enrolments.delete()
     holders = sorted(
         UserTarget.objects.filter(rule__group=locked, customer_id__in=enrolled)
@@ -307,7 +355,7 @@ def _write(*, group, data, actor, now, creating, partial) -> GroupWrite:
     for name in GROUP_FIELDS:
         if name in data:
             value = data[name]
-            if name in ("start", "end"):
+            if name in ("start", "end", "count_activity_from"):
                 value = resolve_instant(value, tz=tz, end=name == "end")
             setattr(group, name, value)
     if "preferred_till_id" in data:
@@ -392,8 +440,11 @@ def _write(*, group, data, actor, now, creating, partial) -> GroupWrite:
         raise
 
     _save_periods(group, periods, saved_periods, generated="periods" not in data, creating=creating)
-    _save_rules(group, rules, saved_rules)
+    _save_rules(group, rules, saved_rules, now=None if creating else now)
     _save_streaks(group, streaks, saved_streaks)
+    sync_pauses(group=group, rules=rules, now=now)
+    if not creating or group.count_activity_from is not None:
+        refresh_after_change(group=group, now=now, reason="created" if creating else "configuration changed")
     return GroupWrite(group=group, warnings=warnings)
 
 
@@ -686,17 +737,29 @@ def _conflicts(
 
 
 def _enrol_progress_holders(group, now) -> int:
-    """Before a group turns EXPLICIT, enrol the customers who hold progress in it."""
+    """Before a group turns EXPLICIT, enrol the customers who hold progress in it, since the
+    group counts activity, so that what they had counted keeps counting. Enrolments the engine
+    made at their first activity become such enrolments too. Returns how many were enrolled."""
+    since = min(group.counts_from, now)
     holders = set(UserTarget.objects.filter(rule__group=group).values_list("customer_id", flat=True))
-    holders -= set(GroupEnrolment.objects.filter(group=group).values_list("customer_id", flat=True))
+    explicit = set(
+        GroupEnrolment.objects.filter(group=group)
+        .exclude(source=EnrolmentSource.ACTIVITY)
+        .values_list("customer_id", flat=True)
+    )
+    holders -= explicit
+    GroupEnrolment.objects.filter(group=group, customer_id__in=holders).delete()
     GroupEnrolment.objects.bulk_create(
         [
             GroupEnrolment(
-                org_id=group.org_id, group=group, customer_id=cid, enrolled_on=now, source=EnrolmentSource.API
+                org_id=group.org_id,
+                group=group,
+                customer_id=cid,
+                enrolled_on=since,
+                source=EnrolmentSource.API,
             )
             for cid in sorted(holders)
-        ],
-        ignore_conflicts=True,
+        ]
     )
     return len(holders)
 
@@ -726,12 +789,16 @@ def _saved_key(period):
     return getattr(period, "saved_key", (None, None))
 
 
-def _save_rules(group, rules, saved):
+def _save_rules(group, rules, saved, *, now):
+    """Save the planned rules; a rule added to an existing group counts activity received from
+    `now` on (None when the group is being created: its rules count from the group's creation)."""
     kept = {r.pk for r in rules if r.pk}
     removed = [rid for rid in saved if rid not in kept]
     if removed:
         TargetRule.objects.filter(id__in=removed).delete()
     for rule in rules:
+        if not rule.pk and now is not None:
+            rule.created_on = now
         rule.group = group
         rule.org_id = group.org_id
         rule.save()

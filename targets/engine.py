@@ -15,7 +15,7 @@ and the retry sees the other transaction's row and reports DUPLICATE.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -26,13 +26,15 @@ from django.db.models import Q
 from customers.models import Customer
 from targets.activities import ItemError, parse_item
 from targets.bulk import insert_rows, update_rows
-from targets.evaluation import Act, GroupCfg, PeriodCfg, RuleCfg, evaluate_group, matches
+from targets.evaluation import Act, Enrolled, GroupCfg, PeriodCfg, RuleCfg, evaluate_group, matches
 from targets.models import (
     Activity,
     Enrolment,
+    EnrolmentEpisode,
     EnrolmentSource,
     EvaluationType,
     GroupEnrolment,
+    Pause,
     PeriodTargetValue,
     Streak,
     TargetGroup,
@@ -183,19 +185,31 @@ def _touch_customers(customers, activities, now, actor):
 # --- progress ------------------------------------------------------------------------------
 
 
-def load_groups(*, customer_orgs, customer_ids, group_ids=None):
-    """Active groups (with their active rules) that the customers may be associated with:
-    ALL_CUSTOMERS groups of their orgs and groups they are enrolled in. Returns
-    ({group id: GroupCfg}, {customer id: set of enrolled group ids})."""
-    enrolled = defaultdict(set)
-    for customer_id, group_id in GroupEnrolment.objects.filter(customer_id__in=customer_ids).values_list(
-        "customer_id", "group_id"
-    ):
-        enrolled[customer_id].add(group_id)
-    all_enrolled = set().union(*enrolled.values()) if enrolled else set()
-    groups = TargetGroup.objects.filter(active=True).filter(
+def load_groups(*, customer_orgs, customer_ids, group_ids=None, include_inactive=False):
+    """Groups (with their rules) that the customers may be associated with: ALL_CUSTOMERS groups
+    of their orgs and groups they are or were enrolled in. Only active groups and rules when
+    ingesting (activity received now counts for nothing else); every one when recomputing, so
+    that what a paused rule counted before its pause follows the current configuration too.
+    Returns ({group id: GroupCfg}, {customer id: {group id: Enrolled}})."""
+    enrolled = defaultdict(dict)
+    for customer_id, group_id, since, reset in GroupEnrolment.objects.filter(
+        customer_id__in=customer_ids
+    ).values_list("customer_id", "group_id", "enrolled_on", "streak_reset_at"):
+        enrolled[customer_id][group_id] = Enrolled(since=since, streak_reset_at=reset)
+    episodes = defaultdict(list)
+    for customer_id, group_id, start, end in EnrolmentEpisode.objects.filter(
+        customer_id__in=customer_ids
+    ).values_list("customer_id", "group_id", "start", "end"):
+        episodes[(customer_id, group_id)].append((start, end))
+    for (customer_id, group_id), spans in episodes.items():
+        current = enrolled[customer_id].get(group_id, Enrolled())
+        enrolled[customer_id][group_id] = replace(current, episodes=tuple(spans))
+    all_enrolled = {g for groups in enrolled.values() for g in groups}
+    groups = TargetGroup.objects.filter(
         Q(org_id__in=customer_orgs, enrolment=Enrolment.ALL_CUSTOMERS) | Q(id__in=all_enrolled)
     )
+    if not include_inactive:
+        groups = groups.filter(active=True)
     if group_ids is not None:
         groups = groups.filter(id__in=group_ids)
     rows = list(groups.select_related("org"))
@@ -206,13 +220,18 @@ def load_groups(*, customer_orgs, customer_ids, group_ids=None):
         defaultdict(list),
         defaultdict(dict),
     )
-    triggers = defaultdict(list)
-    for rule_id, trigger_id, value in TargetRule.objects.filter(group_id__in=ids, active=True).values_list(
-        "id", "triggers__id", "triggers__trigger_value"
-    ):
+    triggers, pauses = defaultdict(list), defaultdict(list)
+    rule_rows = TargetRule.objects.filter(group_id__in=ids)
+    if not include_inactive:
+        rule_rows = rule_rows.filter(active=True)
+    for rule_id, trigger_id, value in rule_rows.values_list("id", "triggers__id", "triggers__trigger_value"):
         if trigger_id is not None:
             triggers[rule_id].append((trigger_id, value))
-    for rule in TargetRule.objects.filter(group_id__in=ids, active=True).order_by("id"):
+    for group_id, rule_id, start, end in Pause.objects.filter(group_id__in=ids).values_list(
+        "group_id", "rule_id", "start", "end"
+    ):
+        pauses[rule_id or ("group", group_id)].append((start, end))
+    for rule in rule_rows.order_by("id"):
         rules[rule.group_id].append(
             RuleCfg(
                 rule.id,
@@ -222,6 +241,9 @@ def load_groups(*, customer_orgs, customer_ids, group_ids=None):
                 rule.attribute,
                 rule.target_value,
                 tuple(sorted(triggers[rule.id], key=lambda t: (t[1], t[0]))),
+                active=rule.active,
+                created_on=rule.created_on,
+                pauses=tuple(pauses[rule.id]),
             )
         )
     for streak in (
@@ -258,6 +280,9 @@ def load_groups(*, customer_orgs, customer_ids, group_ids=None):
             streaks=tuple(streaks[g.id]),
             periods=tuple(periods[g.id]),
             overrides=overrides[g.id],
+            count_from=g.counts_from,
+            pauses=tuple(pauses[("group", g.id)]),
+            active=g.active,
         )
         for g in rows
         if rules[g.id]
@@ -265,8 +290,10 @@ def load_groups(*, customer_orgs, customer_ids, group_ids=None):
     return configs, enrolled
 
 
-def _associated(group: GroupCfg, customer_org, enrolled_groups):
-    if group.id in enrolled_groups:
+def _associated(group: GroupCfg, customer_org, enrolled: dict):
+    """The customer is covered by the group now: ALL_CUSTOMERS of its org, or enrolled."""
+    mine = enrolled.get(group.id)
+    if mine is not None and mine.since is not None:
         return True
     return group.enrolment == Enrolment.ALL_CUSTOMERS and group.org_id == customer_org
 
@@ -282,40 +309,56 @@ def _act(row) -> Act:
         net_amount=row.net_amount,
         quantity=row.quantity,
         attributes=row.attributes or {},
+        adjusts_group_id=getattr(row, "adjusts_group_id", None),
     )
 
 
 def progress_refresh(*, customer_ids, now, new_activities=None, group_ids=None):
-    """Bring the progress of `customer_ids` up to date with their stored activities.
+    """Bring the progress of `customer_ids` up to date with their stored activities and the
+    current configuration.
 
-    With `new_activities`, only the groups those activities match are evaluated (the
-    incremental path); without, every associated active group (recompute). `group_ids`
+    With `new_activities`, only the active groups those activities match are evaluated (the
+    incremental path); without, every group the customers are associated with or hold progress
+    in, active or not (recompute, and the refresh after a configuration change). `group_ids`
     narrows to some groups. Writes only what changed."""
     customer_orgs = dict(Customer.objects.filter(id__in=customer_ids).values_list("id", "org_id"))
+    recompute = new_activities is None
     groups, enrolled = load_groups(
-        customer_orgs=set(customer_orgs.values()), customer_ids=customer_ids, group_ids=group_ids
+        customer_orgs=set(customer_orgs.values()),
+        customer_ids=customer_ids,
+        group_ids=group_ids,
+        include_inactive=recompute,
     )
     pairs = {}  # (customer, group) -> the moments of new activity, or None: every period
-    if new_activities is not None:
+    if not recompute:
         fresh = [_act(a) for a in new_activities]
         by_customer = defaultdict(list)
         for row, act in zip(new_activities, fresh, strict=True):
             by_customer[row.customer_id].append(act)
         for customer_id, acts in by_customer.items():
+            mine = enrolled[customer_id]
             for group in groups.values():
-                if not _associated(group, customer_orgs[customer_id], enrolled[customer_id]):
+                if not _associated(group, customer_orgs[customer_id], mine):
                     continue
-                moments = [a.occurred_at for a in acts if matches(group, a)]
+                moments = [a.occurred_at for a in acts if matches(group, a, mine.get(group.id))]
                 if moments:
                     pairs[(customer_id, group.id)] = moments if _periods_independent(group) else None
     else:
         for customer_id, org_id in customer_orgs.items():
             for group in groups.values():
-                if _associated(group, org_id, enrolled[customer_id]):
+                if _associated(group, org_id, enrolled[customer_id]) or group.id in enrolled[customer_id]:
                     pairs[(customer_id, group.id)] = None
+        # Progress kept from an earlier association (an unenrolled customer) follows the
+        # configuration too.
+        for customer_id, group_id in (
+            UserTarget.objects.filter(customer_id__in=customer_orgs, rule__group_id__in=groups)
+            .values_list("customer_id", "rule__group_id")
+            .distinct()
+        ):
+            pairs[(customer_id, group_id)] = None
     if not pairs:
         return
-    _ProgressWriter(groups, pairs, now).run()
+    _ProgressWriter(groups, pairs, now, enrolled).run()
 
 
 def _bounds(moments):
@@ -360,8 +403,8 @@ class _ProgressWriter:
     `pairs` maps each pair to the moments of its new activity when only the periods holding
     them need evaluating (see `_periods_independent`), or to None for every period."""
 
-    def __init__(self, groups, pairs, now):
-        self.groups, self.pairs, self.now = groups, pairs, now
+    def __init__(self, groups, pairs, now, enrolled):
+        self.groups, self.pairs, self.now, self.enrolled = groups, pairs, now, enrolled
         self.customers = sorted({c for c, _ in pairs})
         self.group_ids = sorted({g for _, g in pairs})
         self.unscoped = {g for (_, g), moments in pairs.items() if moments is None}
@@ -385,7 +428,7 @@ class _ProgressWriter:
                 if not periods:
                     continue
             for (rule_id, period_id), state in evaluate_group(
-                group, periods, activities[customer_id]
+                group, periods, activities[customer_id], self.enrolled[customer_id].get(group_id)
             ).items():
                 desired[(customer_id, rule_id, period_id)] = state
         targets = self._write_user_targets(desired)
@@ -398,6 +441,7 @@ class _ProgressWriter:
         match = Q()
         for entity, event_name in keys:
             match |= Q(entity=entity, event_name=event_name)
+        match |= Q(adjusts_group_id__in=self.group_ids)
         rows = (
             Activity.objects.filter(customer_id__any=self.customers)
             .filter(match)
@@ -416,6 +460,7 @@ class _ProgressWriter:
             net,
             quantity,
             attributes,
+            adjusts,
         ) in rows.values_list(
             "id",
             "customer_id",
@@ -427,10 +472,20 @@ class _ProgressWriter:
             "net_amount",
             "quantity",
             "attributes",
+            "adjusts_group_id",
         ):
             by_customer[customer_id].append(
                 Act(
-                    aid, entity, event_name, occurred_at, received_at, amount, net, quantity, attributes or {}
+                    aid,
+                    entity,
+                    event_name,
+                    occurred_at,
+                    received_at,
+                    amount,
+                    net,
+                    quantity,
+                    attributes or {},
+                    adjusts,
                 )
             )
         return by_customer
@@ -468,7 +523,8 @@ class _ProgressWriter:
             group = self.groups[group_id]
             if group.evaluation != EvaluationType.CYCLIC or (customer_id, group_id) in cycling:
                 continue
-            first = next((a for a in activities[customer_id] if matches(group, a)), None)
+            mine = self.enrolled[customer_id].get(group_id)
+            first = next((a for a in activities[customer_id] if matches(group, a, mine)), None)
             if first is None:
                 continue
             for window in cyclic_windows(
@@ -636,7 +692,12 @@ class _ProgressWriter:
             row = have.get(key)
             if key in self.scope and row is not None and at > row.enrolled_on:
                 continue  # the earlier activity lies in a period this run did not evaluate
-            if row is not None and row.source == EnrolmentSource.ACTIVITY and row.enrolled_on != at:
+            if (
+                row is not None
+                and row.source == EnrolmentSource.ACTIVITY
+                and row.enrolled_on != at
+                and self.groups[key[1]].enrolment == Enrolment.ALL_CUSTOMERS
+            ):
                 row.enrolled_on = at
                 moved.append(row)
         update_rows(GroupEnrolment, moved, ["enrolled_on"])
@@ -646,7 +707,8 @@ class _ProgressWriter:
             [
                 (self.groups[g].org_id, g, c, at, EnrolmentSource.ACTIVITY.value)
                 for (c, g), at in first.items()
-                if (c, g) not in have
+                # An EXPLICIT group's enrolments are made by an admin, the API or an import only.
+                if (c, g) not in have and self.groups[g].enrolment == Enrolment.ALL_CUSTOMERS
             ],
         )
 
@@ -681,12 +743,17 @@ class _ProgressWriter:
                 else group.periods
             )
             outcomes = []
+            reset = getattr(self.enrolled[customer_id].get(group_id), "streak_reset_at", None)
             for period in periods:
+                if reset is not None and period.end < reset:
+                    continue  # re-enrolled with resetStreakStatus: the streak starts afresh
                 rows = [
                     targets.get(key) or self.kept.get(key)
-                    for key in ((customer_id, rule.id, period.id) for rule in group.rules)
+                    for key in ((customer_id, rule.id, period.id) for rule in group.active_rules)
                 ]
                 achieved = period_achieved_at(row.achieved_at if row else None for row in rows)
+                if reset is not None and achieved is not None and achieved < reset:
+                    achieved = None
                 completing = max(
                     (r for r in rows if r and r.achieved_at), key=lambda r: r.achieved_at, default=None
                 )

@@ -28,6 +28,9 @@ class RuleCfg:
     attribute: str
     target_value: Decimal
     triggers: tuple = ()  # ((trigger id, trigger value), …)
+    active: bool = True
+    created_on: datetime | None = None  # None: with its group
+    pauses: tuple = ()  # ((start, end or None), …): received then, activity does not count
 
 
 @dataclass(frozen=True)
@@ -52,15 +55,23 @@ class GroupCfg:
     frequency: int
     total_periods: int | None
     enrolment: str
-    rules: tuple = ()  # RuleCfg, active rules only
+    rules: tuple = ()  # RuleCfg (the active ones only when ingesting)
     streaks: tuple = ()  # ((streak id, needed, continuous), …)
     periods: tuple = ()  # shared PeriodCfg, by sequence (none for CYCLIC)
     overrides: dict = field(default_factory=dict)  # (rule id, period id) -> target value
+    count_from: datetime | None = None  # received before this, activity does not count
+    pauses: tuple = ()  # the group's own pauses: ((start, end or None), …)
+    active: bool = True
 
     @cached_property
     def keys(self):
         """The (entity, event name) pairs this group listens to."""
         return {(r.entity, r.event_name) for r in self.rules}
+
+    @cached_property
+    def active_rules(self):
+        """The rules that decide whether the group achieved a period (SPEC §4: ALL of them)."""
+        return tuple(r for r in self.rules if r.active)
 
     def target(self, rule: RuleCfg, period_id: int) -> Decimal:
         return self.overrides.get((rule.id, period_id), rule.target_value)
@@ -77,6 +88,22 @@ class Act:
     net_amount: Decimal | None
     quantity: Decimal
     attributes: dict
+    adjusts_group_id: int | None = None  # an initialBalance entry of that group
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """When a customer was enrolled in an EXPLICIT group: since `since` (None: not now) and in
+    the closed `episodes` ((start, end), …) before it."""
+
+    since: datetime | None = None
+    episodes: tuple = ()
+    streak_reset_at: datetime | None = None
+
+    def covers(self, at: datetime) -> bool:
+        if self.since is not None and at >= self.since:
+            return True
+        return any(start <= at <= end for start, end in self.episodes)
 
 
 @dataclass
@@ -87,13 +114,50 @@ class TargetState:
     milestones: dict = field(default_factory=dict)  # trigger id -> achieved at
 
 
-def in_window(group: GroupCfg, act: Act) -> bool:
-    """The group counts an activity it existed to receive, that happened inside its window."""
-    return act.received_at >= group.created_on and contains(group.start, group.end, act.occurred_at)
+def _paused(pauses, at: datetime) -> bool:
+    """Strictly inside a pause: activity received at the very moment of a deactivation or an
+    activation is taken as received while active (a pinned clock makes such ties common)."""
+    return any(start < at and (end is None or at < end) for start, end in pauses)
 
 
-def matches(group: GroupCfg, act: Act) -> bool:
-    return (act.entity, act.event_name) in group.keys and in_window(group, act)
+def in_window(group: GroupCfg, act: Act, enrolled: Enrolled | None = None) -> bool:
+    """Whether the group counts the activity: it happened inside the group's window, and the
+    configuration in force when it was received let it count — received from `count_from`
+    (the group's creation unless backdated), not during a pause of the group, and for an
+    EXPLICIT group while the customer was enrolled. Activity received before the group was
+    created (a backdated program) is judged by today's configuration."""
+    received = act.received_at
+    count_from = group.count_from or group.created_on
+    if received < count_from or not contains(group.start, group.end, act.occurred_at):
+        return False
+    explicit = group.enrolment == "EXPLICIT"
+    if received < group.created_on:
+        return not explicit or enrolled is not None
+    if _paused(group.pauses, received):
+        return False
+    return not explicit or (enrolled is not None and enrolled.covers(received))
+
+
+def rule_counts(group: GroupCfg, rule: RuleCfg, act: Act) -> bool:
+    """Whether the rule existed and was active when the activity was received."""
+    received = act.received_at
+    if received < group.created_on:
+        return True
+    if rule.created_on is not None and received < rule.created_on:
+        return False
+    return not _paused(rule.pauses, received)
+
+
+def listens(group: GroupCfg, act: Act) -> bool:
+    """The activity is of a kind the group counts: one of its rules' (entity, event name), or
+    an adjustment entry of the group."""
+    if act.adjusts_group_id is not None:
+        return act.adjusts_group_id == group.id
+    return (act.entity, act.event_name) in group.keys
+
+
+def matches(group: GroupCfg, act: Act, enrolled: Enrolled | None = None) -> bool:
+    return listens(group, act) and in_window(group, act, enrolled)
 
 
 def measure(rule: RuleCfg, act: Act) -> Decimal:
@@ -133,18 +197,20 @@ def _add(state: TargetState, delta: Decimal, *, target: Decimal, rule: RuleCfg, 
 
 
 def evaluate_group(
-    group: GroupCfg, periods: Sequence[PeriodCfg], activities: Sequence[Act]
+    group: GroupCfg,
+    periods: Sequence[PeriodCfg],
+    activities: Sequence[Act],
+    enrolled: Enrolled | None = None,
 ) -> dict[tuple[int, int], TargetState]:
     """{(rule id, period id): TargetState} for one customer. `periods` are the group's shared
     periods, or the customer's own for a CYCLIC group; `activities` are sorted by
-    (occurred_at, id)."""
+    (occurred_at, id); `enrolled` tells when the customer was enrolled (EXPLICIT groups)."""
     out = {}
     capping = group.tracking == "CAPPING"
     agnostic = group.evaluation == "PERIOD_AGNOSTIC_WINDOW"
     # Whether the group counts an activity, and in which period, does not depend on the rule:
     # decide it once per activity rather than once per rule (UNIFIED groups have up to ten).
-    keys = group.keys
-    counted = [act for act in activities if (act.entity, act.event_name) in keys and in_window(group, act)]
+    counted = [act for act in activities if matches(group, act, enrolled)]
     if agnostic:
         if not periods:
             return out
@@ -155,12 +221,19 @@ def evaluate_group(
             period = next((p for p in periods if contains(p.start, p.end, act.occurred_at)), None)
             if period is not None:
                 placed.append((act, period))
+        placed = _balances_first(placed)
     for rule in group.rules:
         states = {}
         visited = set()
         pointer = 0  # PERIOD_AGNOSTIC: index of the first period not yet achieved
         for act, period in placed:
-            if act.entity != rule.entity or act.event_name != rule.event_name:
+            adjustment = act.adjusts_group_id is not None
+            if not adjustment and (act.entity != rule.entity or act.event_name != rule.event_name):
+                continue
+            if not rule_counts(group, rule, act):
+                continue
+            if adjustment:
+                pointer = _adjust(states, periods, pointer, act, period, group=group, rule=rule, cap=capping)
                 continue
             delta = measure(rule, act)
             if agnostic:
@@ -206,3 +279,46 @@ def _fill(states, periods, pointer, delta, *, group, rule, at, cap):
         _add(state, room, target=target, rule=rule, at=at, cap=cap)
         delta -= room
         pointer += 1
+
+
+def _balances_first(placed):
+    """An initialBalance replaces what its period counted from activity received before it;
+    activity received after it adds on top, whenever it happened. So each period's latest
+    balance is replayed first and the activity it replaces is left out."""
+    latest = {}
+    for act, period in placed:
+        if act.adjusts_group_id is not None:
+            held = latest.get(period.id)
+            if held is None or (act.received_at, act.id) > (held.received_at, held.id):
+                latest[period.id] = act
+    if not latest:
+        return placed
+    balances = [(act, period) for act, period in placed if latest.get(period.id) is act]
+    rest = [
+        (act, period)
+        for act, period in placed
+        if period.id not in latest
+        or (act.received_at, act.id) > (latest[period.id].received_at, latest[period.id].id)
+    ]
+    return balances + rest
+
+
+def _adjust(states, periods, pointer, act, period, *, group, rule, cap):
+    """An initialBalance entry: the period's achieved value becomes the balance (PERIOD_AGNOSTIC:
+    the period in progress, what exceeds its target carries over as activity would)."""
+    at = act.occurred_at
+    if period is None:  # PERIOD_AGNOSTIC
+        _restart(states.get(periods[pointer].id))
+        return _fill(states, periods, pointer, act.amount, group=group, rule=rule, at=at, cap=cap)
+    state = states.get(period.id)
+    if state is None:
+        state = states[period.id] = TargetState(ZERO, enrolled_on=at)
+    _restart(state)
+    _add(state, act.amount, target=group.target(rule, period.id), rule=rule, at=at, cap=cap)
+    return pointer
+
+
+def _restart(state):
+    """The period starts again from the balance: what it had reached before is replaced."""
+    if state is not None:
+        state.value, state.achieved_at, state.milestones = ZERO, None, {}

@@ -122,6 +122,12 @@ class TargetGroup(Attributed):
     total_periods = models.PositiveIntegerField(null=True, blank=True)
     start = models.DateTimeField()
     end = models.DateTimeField()
+    count_activity_from = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Count activity received from this moment on. Empty: from the group's creation. "
+        "Set it earlier to count past activity (a backdated program), e.g. the group's start.",
+    )
 
     class Meta:
         ordering = ["id"]
@@ -142,6 +148,11 @@ class TargetGroup(Attributed):
     @property
     def is_streak_group(self):
         return self.tracking_type in STREAK_TRACKING
+
+    @property
+    def counts_from(self):
+        """The moment from which received activity counts (SPEC §4, backdated programs)."""
+        return self.count_activity_from or self.created_on
 
     def clean(self):
         errors = {}
@@ -224,6 +235,9 @@ class TargetRule(models.Model):
         max_length=100, blank=True, default="", help_text="For SUM: the activity attribute to add."
     )
     target_value = models.DecimalField(**VALUE)
+    created_on = models.DateTimeField(
+        null=True, blank=True, help_text="When the rule was added; empty: with its group."
+    )
 
     class Meta:
         ordering = ["group_id", "id"]
@@ -334,6 +348,9 @@ class GroupEnrolment(models.Model):
     source = models.CharField(
         max_length=20, choices=EnrolmentSource.choices, default=EnrolmentSource.ACTIVITY
     )
+    streak_reset_at = models.DateTimeField(
+        null=True, blank=True, help_text="Streaks count only periods achieved from this moment on."
+    )
 
     class Meta:
         ordering = ["group_id", "customer_id"]
@@ -424,6 +441,11 @@ class Activity(models.Model):
     external_id = models.CharField(max_length=200)
     received_at = models.DateTimeField()
     posted_by = models.ForeignKey(Actor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # An adjustment entry (enrolment's initialBalance): sets the achieved value of this group's
+    # rules in the period holding occurred_at to `amount`, instead of adding a measure.
+    adjusts_group = models.ForeignKey(
+        "TargetGroup", null=True, blank=True, on_delete=models.CASCADE, related_name="adjustments"
+    )
 
     class Meta:
         ordering = ["id"]
@@ -441,3 +463,76 @@ class Activity(models.Model):
 
     def __str__(self):
         return f"{self.external_id} ({self.entity}/{self.event_name})"
+
+
+class Pause(models.Model):
+    """An interval during which a group (rule null) or one of its rules was inactive. Activity
+    received inside a pause never counts, also after re-activation (docs/engine.md)."""
+
+    org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="+")
+    group = models.ForeignKey(TargetGroup, on_delete=models.CASCADE, related_name="pauses")
+    rule = models.ForeignKey(
+        TargetRule, null=True, blank=True, on_delete=models.CASCADE, related_name="pauses"
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField(null=True, blank=True, help_text="Empty while still inactive.")
+
+    class Meta:
+        ordering = ["group_id", "rule_id", "start"]
+        indexes = [models.Index(fields=["org", "group"])]
+
+    def __str__(self):
+        return f"pause of {'rule ' + str(self.rule_id) if self.rule_id else 'group ' + str(self.group_id)}"
+
+
+class EnrolmentEpisode(models.Model):
+    """A past enrolment of a customer in an EXPLICIT group, closed by unenrolment. With the
+    current GroupEnrolment (open since enrolled_on) these say when the customer's activity counts."""
+
+    org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="+")
+    group = models.ForeignKey(TargetGroup, on_delete=models.CASCADE, related_name="enrolment_episodes")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+
+    class Meta:
+        ordering = ["group_id", "customer_id", "start"]
+        indexes = [models.Index(fields=["org", "customer", "group"])]
+
+    def __str__(self):
+        return f"{self.customer_id} in {self.group_id} {self.start:%Y-%m-%d}–{self.end:%Y-%m-%d}"
+
+
+class RefreshStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    RUNNING = "RUNNING", "Running"
+    DONE = "DONE", "Done"
+    FAILED = "FAILED", "Failed"
+
+
+class ProgressRefresh(models.Model):
+    """Bringing a group's stored progress in line with a configuration change (targets.refresh):
+    in the request when few customers are affected, else by a background task."""
+
+    org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="+")
+    group = models.ForeignKey(TargetGroup, on_delete=models.CASCADE, related_name="refreshes")
+    status = models.CharField(max_length=10, choices=RefreshStatus.choices, default=RefreshStatus.PENDING)
+    reason = models.CharField(max_length=300, blank=True, default="")
+    background = models.BooleanField(default=False)
+    customer_ids = models.JSONField(
+        null=True, blank=True, help_text="The customers to refresh; empty: every affected customer."
+    )
+    customers_total = models.PositiveIntegerField(default=0)
+    customers_done = models.PositiveIntegerField(default=0)
+    requested_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["group_id", "-id"]
+        indexes = [models.Index(fields=["group", "status"])]
+
+    def __str__(self):
+        return f"refresh of group {self.group_id}: {self.status}"

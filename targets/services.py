@@ -5,7 +5,7 @@ the API's views call these, never the other way round."""
 
 from django.db import transaction
 
-from targets.models import TargetGroup, TargetPeriod, UserTarget
+from targets.models import Pause, TargetGroup, TargetPeriod, UserTarget
 from targets.periods import group_windows
 from targets.validation import GroupSpec, PeriodSpec, RuleSpec, StreakSpec, TriggerSpec
 
@@ -88,13 +88,30 @@ def group_generate_periods(*, group: TargetGroup) -> list[TargetPeriod]:
     )
 
 
+@transaction.atomic
 def group_set_active(*, groups, active: bool, actor, now) -> int:
-    """Activate or deactivate groups; returns how many changed."""
+    """Activate or deactivate groups; returns how many changed. Deactivating pauses a group:
+    activity received until it is activated again never counts (docs/engine.md)."""
     changed = 0
     for group in groups:
         if group.active != active:
             group.active = active
             stamp_attribution(group, actor=actor, now=now, creating=False)
             group.save(update_fields=["active", "last_updated_on", "last_updated_by"])
+            sync_pauses(group=group, rules=[], now=now)
             changed += 1
     return changed
+
+
+def sync_pauses(*, group: TargetGroup, rules, now) -> None:
+    """Record the group's and its rules' activation as data: an inactive one without an open
+    pause gets one from `now`, an active one with an open pause has it closed at `now`. The
+    engine judges each activity by the pauses in force when it was received."""
+    open_pauses = {p.rule_id: p for p in Pause.objects.filter(group=group, end__isnull=True)}
+    for rule_id, active in [(None, group.active), *((r.pk, r.active) for r in rules)]:
+        pause = open_pauses.get(rule_id)
+        if active and pause is not None:
+            pause.end = max(now, pause.start)
+            pause.save(update_fields=["end"])
+        elif not active and pause is None:
+            Pause.objects.create(org_id=group.org_id, group=group, rule_id=rule_id, start=now)

@@ -186,6 +186,15 @@ class GroupStreakSerializer(StrictSerializer):
     )
 
 
+class RefreshSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["PENDING", "RUNNING", "DONE", "FAILED"])
+    customersDone = serializers.IntegerField()
+    customersTotal = serializers.IntegerField()
+    requestedOn = serializers.CharField(help_text="e.g. 2024-08-27T09:35:24.000+0000")
+    finishedOn = serializers.CharField(allow_null=True)
+    background = serializers.BooleanField(help_text="Run by a background task (many customers)")
+
+
 class TargetGroupSerializer(StrictSerializer):
     """A target group with its periods, targets (rules with milestone triggers) and streaks."""
 
@@ -205,6 +214,14 @@ class TargetGroupSerializer(StrictSerializer):
     totalPeriods = StrictIntegerField(source="total_periods", min_value=1, allow_null=True, default=None)
     startDate = InstantOrDateField(source="start")
     endDate = InstantOrDateField(source="end")
+    countActivityFrom = InstantOrDateField(
+        source="count_activity_from",
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Count activity received from this moment on (null: from the group's creation). Set it "
+        "earlier, e.g. to startDate, to count the customers' past activity (a backdated program).",
+    )
     periods = GroupPeriodSerializer(
         many=True,
         required=False,
@@ -216,6 +233,12 @@ class TargetGroupSerializer(StrictSerializer):
         many=True, default=list, help_text="Only for STREAKS and NON_CONTINUOUS_STREAK"
     )
     attribution = AttributionSerializer(read_only=True)
+    refresh = RefreshSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The latest refresh of customer progress after a configuration change (in single-group "
+        "answers; null when the configuration never changed)",
+    )
 
     def __init__(self, *args, patch=False, **kwargs):
         self.patch = patch
@@ -248,9 +271,10 @@ def _actor(actor):
     }
 
 
-def group_representation(group, *, include_periods=True) -> dict:
+def group_representation(group, *, include_periods=True, refresh=False) -> dict:
     """The response body of one group. Expects periods (shared only, `shared_periods`), rules
-    with triggers, streaks and the attribution actors to be prefetched."""
+    with triggers, streaks and the attribution actors to be prefetched. `refresh` adds the
+    group's refresh state (one query: single-group answers only)."""
     body = {
         "id": group.id,
         "orgId": group.org_id,
@@ -266,6 +290,7 @@ def group_representation(group, *, include_periods=True) -> dict:
         "totalPeriods": group.total_periods,
         "startDate": instant_z(group.start),
         "endDate": instant_z(group.end),
+        "countActivityFrom": instant_z(group.count_activity_from) if group.count_activity_from else None,
     }
     if include_periods:
         body["periods"] = [
@@ -304,6 +329,11 @@ def group_representation(group, *, include_periods=True) -> dict:
         "lastUpdatedBy": _actor(group.last_updated_by),
         "createdBy": _actor(group.created_by),
     }
+    if refresh:
+        from targets.refresh import group_refresh_state
+
+        state = group_refresh_state(group)
+        body["refresh"] = state.as_api() if state else None
     return body
 
 
@@ -314,8 +344,15 @@ class EnrolSerializer(StrictSerializer):
     initialBalance = ValueField(
         required=False,
         allow_null=True,
-        help_text="Not supported: progress is always derived from stored activity. Any value other than "
-        "null is refused (400); post the customer's past activity to POST /v3.1/activities instead.",
+        help_text="The achieved value each customer starts the current period with (every target of the "
+        "group), stored as an adjustment entry of the activity log. Null or absent: a new enrolment starts "
+        "at 0, a re-enrolment resumes from the value at which the customer was unenrolled.",
+    )
+    resetStreakStatus = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="On re-enrolment: true starts the customer's streaks afresh (periods achieved before do "
+        "not count); false (default) continues them.",
     )
 
 

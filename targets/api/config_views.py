@@ -50,7 +50,7 @@ from targets.configuration import (
     group_unenrol,
     group_update,
 )
-from targets.models import MilestoneTrigger, Streak, TargetGroup, TargetPeriod, TargetRule
+from targets.models import EnrolmentSource, MilestoneTrigger, Streak, TargetGroup, TargetPeriod, TargetRule
 from targets.services import ConfigurationConflict
 
 MAX_LONG = 2**63 - 1
@@ -556,7 +556,9 @@ class TargetGroupViewSet(viewsets.ModelViewSet):
     def _group_response(self, group_id, *, warnings=(), http_status=status.HTTP_200_OK):
         group = config_groups().get(pk=group_id)
         return Response(
-            envelope(None, data=group_representation(group), warnings=_warnings(list(warnings))),
+            envelope(
+                None, data=group_representation(group, refresh=True), warnings=_warnings(list(warnings))
+            ),
             status=http_status,
         )
 
@@ -647,7 +649,9 @@ class TargetGroupViewSet(viewsets.ModelViewSet):
         operation_id="enrolInTargetGroup",
         summary="Enrol customers in an EXPLICIT group",
         description="Per userId: ENROLLED, ALREADY_ENROLLED, or NOT_FOUND (unknown, or not a customer of the "
-        "group's org). A group enrolling ALL_CUSTOMERS answers 400. initialBalance is not supported (400).",
+        "group's org). A group enrolling ALL_CUSTOMERS answers 400. Activity counts only while a customer is "
+        "enrolled; initialBalance sets the starting value of the current period, resetStreakStatus restarts "
+        "streaks on re-enrolment.",
         parameters=[ID_PARAMETER, *WRITE_SCOPE],
         request=EnrolSerializer,
         examples=[
@@ -668,16 +672,15 @@ class TargetGroupViewSet(viewsets.ModelViewSet):
         _reject_unknown_params(request)
         group = self.get_object()
         payload = self._validated(EnrolSerializer(data=request.data))
-        if payload.get("initialBalance") is not None:
-            raise _invalid(
-                [
-                    "initialBalance: not supported: progress is always derived from stored activity (so that "
-                    "recompute_progress can rebuild it); post the customer's past activity to "
-                    "POST /v3.1/activities instead"
-                ]
-            )
         with service_errors():
-            results = group_enrol(group=group, user_ids=payload["userIds"], now=clock.now())
+            results = group_enrol(
+                group=group,
+                user_ids=payload["userIds"],
+                now=clock.now(),
+                initial_balance=payload.get("initialBalance"),
+                reset_streaks=payload.get("resetStreakStatus", False),
+                source=EnrolmentSource.API,
+            )
         return Response(envelope(None, data=[{"userId": u, "status": s} for u, s in results]))
 
     @extend_schema(
@@ -705,7 +708,7 @@ class TargetGroupViewSet(viewsets.ModelViewSet):
         group = self.get_object()
         payload = self._validated(UnenrolSerializer(data=request.data))
         with service_errors():
-            results, warnings = group_unenrol(group=group, user_ids=payload["userIds"])
+            results, warnings = group_unenrol(group=group, user_ids=payload["userIds"], now=clock.now())
         return Response(
             envelope(
                 None, data=[{"userId": u, "status": s} for u, s in results], warnings=_warnings(warnings)

@@ -11,15 +11,15 @@ from decimal import Decimal
 import pytest
 
 from customers.models import Customer
+from targets import clock
 from targets.api.config_serializers import group_representation
 from targets.api.config_views import config_groups
+from targets.engine import activity_ingest
 from targets.models import (
     GroupEnrolment,
     MilestoneTrigger,
     TargetGroup,
     TargetPeriod,
-    TargetRule,
-    UserMilestone,
     UserTarget,
 )
 from tests.api.test_config_api import (
@@ -32,7 +32,6 @@ from tests.api.test_config_api import (
     read_groups,
     rule,
 )
-from tests.factories import UserTargetFactory
 
 
 @pytest.fixture
@@ -62,7 +61,7 @@ def ok(response):
 
 def editable(group):
     """The writable part of a response body, as a client would send it back."""
-    return {k: v for k, v in group.items() if k not in ("id", "orgId", "attribution")}
+    return {k: v for k, v in group.items() if k not in ("id", "orgId", "attribution", "refresh")}
 
 
 def custom_periods(*ranges):
@@ -167,8 +166,9 @@ def test_patch_changes_only_the_fields_it_names(till):
     updated = ok(patch(till, group["id"], {"description": "After", "active": False}))
 
     assert (updated["description"], updated["active"]) == ("After", False)
-    assert {k: v for k, v in updated.items() if k not in ("description", "active", "attribution")} == {
-        k: v for k, v in group.items() if k not in ("description", "active", "attribution")
+    ignored = ("description", "active", "attribution", "refresh")
+    assert {k: v for k, v in updated.items() if k not in ignored} == {
+        k: v for k, v in group.items() if k not in ignored
     }
 
 
@@ -286,18 +286,19 @@ def test_an_update_moves_last_updated_and_keeps_created(till, admin, settings):
 def progress(till):
     """A group whose first period holds a customer's progress, with the first milestone reached."""
     group = create(till, group_body(targets=[rule(milestones=MILESTONES)]))
-    user_target = UserTargetFactory(
-        rule=TargetRule.objects.get(id=group["targets"][0]["id"]),
-        period=TargetPeriod.objects.get(id=group["periods"][0]["id"]),
-        customer=Customer.objects.get(id=CUSTOMER_50363),
-        achieved_value=Decimal("300"),
-    )
-    UserMilestone.objects.create(
-        org_id=50363,
-        user_target=user_target,
-        trigger_id=group["targets"][0]["milestones"][0]["id"],
-        achieved_at=user_target.enrolled_on,
-    )
+    org = Customer.objects.get(id=CUSTOMER_50363).org
+    item = {
+        "userId": CUSTOMER_50363,
+        "entity": "TRANSACTION",
+        "eventName": "TransactionAdd",
+        "occurredAt": "2024-08-28T10:00:00Z",
+        "amount": 300,
+        "externalId": "config-changes-progress",
+    }
+    [result] = activity_ingest(org=org, items=[item], now=clock.now())
+    assert result.status == "APPLIED"
+    user_target = UserTarget.objects.get(rule_id=group["targets"][0]["id"])
+    assert user_target.milestones.count() == 1
     return group
 
 
@@ -313,7 +314,7 @@ def assert_unchanged(group):
 
 
 def body_of_group(group_id):
-    return group_representation(config_groups().get(id=group_id))
+    return group_representation(config_groups().get(id=group_id), refresh=True)
 
 
 def test_target_values_names_and_active_can_change_with_progress(till, progress):

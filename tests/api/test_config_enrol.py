@@ -6,7 +6,7 @@ or one of another org, is NOT_FOUND for that item, never a failure of the reques
 
 import pytest
 
-from targets.models import GroupEnrolment
+from targets.models import Activity, GroupEnrolment
 from tests.api.test_config_api import URL, body_of, create, error_list, group_body, read_groups
 
 IN_60001 = [900000001, 900000002, 900000003]
@@ -21,6 +21,12 @@ def coffee(demo, client_for):
 @pytest.fixture
 def explicit(coffee):
     return create(coffee, group_body(name="Members only", enrolment="EXPLICIT"))
+
+
+def read_body(client, user_id):
+    response = client.get(f"/v3.1/users/{user_id}/targetGroups?includeInactive=true")
+    assert response.status_code == 200, response.content
+    return body_of(response)["data"]["targetGroups"]
 
 
 def enrol(client, group, user_ids, action="enrol", **extra):
@@ -127,21 +133,16 @@ def test_groups_of_all_customers_take_no_enrolment(coffee):
     assert not GroupEnrolment.objects.filter(group_id=group["id"]).exists()
 
 
-def test_an_initial_balance_is_refused_not_ignored(coffee, explicit):
-    response = coffee.post(
-        f"{URL}/{explicit['id']}/enrol", {"userIds": [IN_60001[0]], "initialBalance": 300}, format="json"
-    )
+def test_an_initial_balance_starts_the_current_period_at_that_value(coffee, explicit):
+    body = enrol(coffee, explicit, [IN_60001[0]], initialBalance=300)
 
-    assert response.status_code == 400
-    assert error_list(response) == [
-        (
-            300004,
-            "initialBalance: not supported: progress is always derived from stored activity (so that "
-            "recompute_progress can rebuild it); post the customer's past activity to "
-            "POST /v3.1/activities instead",
-        )
-    ]
-    assert not GroupEnrolment.objects.filter(group_id=explicit["id"]).exists()
+    assert body["data"] == [{"userId": IN_60001[0], "status": "ENROLLED"}]
+    [group] = [g for g in read_body(coffee, IN_60001[0]) if g["id"] == explicit["id"]]
+    [current] = [t for t in group["targets"] if t["currentPeriod"]]
+    assert current["targetAchievedValue"] == 300
+    assert {t["targetAchievedValue"] for t in group["targets"] if not t["currentPeriod"]} == {0}
+    # An adjustment entry of the activity log, so that a recompute finds the same value.
+    assert Activity.objects.filter(customer_id=IN_60001[0], adjusts_group_id=explicit["id"]).count() == 1
 
 
 def test_a_null_initial_balance_is_no_balance(coffee, explicit):
