@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q, Subquery
 
 from customers.models import Customer
 from targets.models import (
@@ -57,12 +57,28 @@ class RefreshState:
 
 def group_refresh_state(group) -> RefreshState | None:
     """The group's latest refresh, or None when its configuration never changed."""
-    row = ProgressRefresh.objects.filter(group_id=group.pk).order_by("-id").first()
-    if row is None:
-        return None
-    return RefreshState(
-        row.status, row.customers_done, row.customers_total, row.requested_at, row.finished_at, row.background
+    return refresh_states([group.pk]).get(group.pk)
+
+
+def refresh_states(group_ids) -> dict[int, RefreshState]:
+    """The latest refresh of each group, in one query."""
+    latest = (
+        ProgressRefresh.objects.filter(group_id__in=group_ids)
+        .values("group_id")
+        .annotate(latest=Max("id"))
+        .values("latest")
     )
+    return {
+        row.group_id: RefreshState(
+            row.status,
+            row.customers_done,
+            row.customers_total,
+            row.requested_at,
+            row.finished_at,
+            row.background,
+        )
+        for row in ProgressRefresh.objects.filter(id__in=Subquery(latest))
+    }
 
 
 def affected_customers(group: TargetGroup) -> list[int]:

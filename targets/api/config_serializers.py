@@ -235,9 +235,10 @@ class TargetGroupSerializer(StrictSerializer):
     attribution = AttributionSerializer(read_only=True)
     refresh = RefreshSerializer(
         read_only=True,
+        required=False,
         allow_null=True,
-        help_text="The latest refresh of customer progress after a configuration change (in single-group "
-        "answers; null when the configuration never changed)",
+        help_text="The latest refresh of customer progress after a configuration change (null when the "
+        "configuration never changed)",
     )
 
     def __init__(self, *args, patch=False, **kwargs):
@@ -271,10 +272,11 @@ def _actor(actor):
     }
 
 
-def group_representation(group, *, include_periods=True, refresh=False) -> dict:
+def group_representation(group, *, include_periods=True, refresh=True) -> dict:
     """The response body of one group. Expects periods (shared only, `shared_periods`), rules
-    with triggers, streaks and the attribution actors to be prefetched. `refresh` adds the
-    group's refresh state (one query: single-group answers only)."""
+    with triggers, streaks and the attribution actors to be prefetched. `refresh`: the group's
+    latest RefreshState (or None), fetched for a whole page by `refresh_states`; True fetches it
+    (one query)."""
     body = {
         "id": group.id,
         "orgId": group.org_id,
@@ -329,11 +331,11 @@ def group_representation(group, *, include_periods=True, refresh=False) -> dict:
         "lastUpdatedBy": _actor(group.last_updated_by),
         "createdBy": _actor(group.created_by),
     }
-    if refresh:
+    if refresh is True:
         from targets.refresh import group_refresh_state
 
-        state = group_refresh_state(group)
-        body["refresh"] = state.as_api() if state else None
+        refresh = group_refresh_state(group)
+    body["refresh"] = refresh.as_api() if refresh else None
     return body
 
 

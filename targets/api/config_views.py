@@ -51,6 +51,7 @@ from targets.configuration import (
     group_update,
 )
 from targets.models import EnrolmentSource, MilestoneTrigger, Streak, TargetGroup, TargetPeriod, TargetRule
+from targets.refresh import refresh_states
 from targets.services import ConfigurationConflict
 
 MAX_LONG = 2**63 - 1
@@ -556,9 +557,7 @@ class TargetGroupViewSet(viewsets.ModelViewSet):
     def _group_response(self, group_id, *, warnings=(), http_status=status.HTTP_200_OK):
         group = config_groups().get(pk=group_id)
         return Response(
-            envelope(
-                None, data=group_representation(group, refresh=True), warnings=_warnings(list(warnings))
-            ),
+            envelope(None, data=group_representation(group), warnings=_warnings(list(warnings))),
             status=http_status,
         )
 
@@ -577,10 +576,15 @@ class TargetGroupViewSet(viewsets.ModelViewSet):
         total = ids.count()
         page_ids = list(ids[(page - 1) * size : page * size])
         groups = config_groups(include_periods=include_periods).filter(id__in=page_ids) if page_ids else []
+        states = refresh_states(page_ids) if page_ids else {}
         return Response(
             {
                 **envelope(
-                    None, data=[group_representation(g, include_periods=include_periods) for g in groups]
+                    None,
+                    data=[
+                        group_representation(g, include_periods=include_periods, refresh=states.get(g.id))
+                        for g in groups
+                    ],
                 ),
                 "pagination": {
                     "page": page,

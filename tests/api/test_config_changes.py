@@ -314,7 +314,7 @@ def assert_unchanged(group):
 
 
 def body_of_group(group_id):
-    return group_representation(config_groups().get(id=group_id), refresh=True)
+    return group_representation(config_groups().get(id=group_id))
 
 
 def test_target_values_names_and_active_can_change_with_progress(till, progress):
