@@ -16,6 +16,7 @@ and the retry sees the other transaction's row and reports DUPLICATE.
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -26,7 +27,17 @@ from django.db.models import Q
 from customers.models import Customer
 from targets.activities import ItemError, parse_item
 from targets.bulk import insert_rows, update_rows
-from targets.evaluation import Act, Enrolled, GroupCfg, PeriodCfg, RuleCfg, evaluate_group, matches
+from targets.evaluation import (
+    Act,
+    Enrolled,
+    GroupCfg,
+    PeriodCfg,
+    RuleCfg,
+    TargetState,
+    evaluate_group,
+    listens,
+    matches,
+)
 from targets.models import (
     Activity,
     Enrolment,
@@ -330,11 +341,14 @@ def progress_refresh(*, customer_ids, now, new_activities=None, group_ids=None):
         include_inactive=recompute,
     )
     pairs = {}  # (customer, group) -> the moments of new activity, or None: every period
+    by_customer = None
     if not recompute:
         fresh = [_act(a) for a in new_activities]
         by_customer = defaultdict(list)
         for row, act in zip(new_activities, fresh, strict=True):
             by_customer[row.customer_id].append(act)
+        for acts in by_customer.values():
+            acts.sort(key=lambda a: (a.occurred_at, a.id))
         for customer_id, acts in by_customer.items():
             mine = enrolled[customer_id]
             for group in groups.values():
@@ -358,7 +372,7 @@ def progress_refresh(*, customer_ids, now, new_activities=None, group_ids=None):
             pairs[(customer_id, group_id)] = None
     if not pairs:
         return
-    _ProgressWriter(groups, pairs, now, enrolled).run()
+    _ProgressWriter(groups, pairs, now, enrolled, new_acts=by_customer).run()
 
 
 def _bounds(moments):
@@ -390,11 +404,30 @@ class _TargetRow:
     """A UserTarget as the writer needs it (compared, inserted, updated, referenced by id):
     a plain object, because building model instances costs more than the database work."""
 
-    __slots__ = ("id", "org_id", "achieved_value", "achieved_at", "enrolled_on")
+    __slots__ = (
+        "id",
+        "org_id",
+        "achieved_value",
+        "achieved_at",
+        "enrolled_on",
+        "last_activity_at",
+        "milestones",
+    )
 
-    def __init__(self, id, org_id, achieved_value, achieved_at, enrolled_on):
+    def __init__(self, id, org_id, achieved_value, achieved_at, enrolled_on, last_activity_at):
         self.id, self.org_id = id, org_id
         self.achieved_value, self.achieved_at, self.enrolled_on = achieved_value, achieved_at, enrolled_on
+        self.last_activity_at = last_activity_at
+        self.milestones = {}  # trigger id -> SimpleNamespace(id, achieved_at)
+
+    def state(self) -> TargetState:
+        return TargetState(
+            self.achieved_value,
+            self.enrolled_on,
+            self.achieved_at,
+            {trigger: m.achieved_at for trigger, m in self.milestones.items()},
+            self.last_activity_at,
+        )
 
 
 class _ProgressWriter:
@@ -403,8 +436,10 @@ class _ProgressWriter:
     `pairs` maps each pair to the moments of its new activity when only the periods holding
     them need evaluating (see `_periods_independent`), or to None for every period."""
 
-    def __init__(self, groups, pairs, now, enrolled):
+    def __init__(self, groups, pairs, now, enrolled, new_acts=None):
         self.groups, self.pairs, self.now, self.enrolled = groups, pairs, now, enrolled
+        # {customer: new activity, oldest first} when ingesting; None: replay everything.
+        self.new_acts = new_acts
         self.customers = sorted({c for c, _ in pairs})
         self.group_ids = sorted({g for _, g in pairs})
         self.unscoped = {g for (_, g), moments in pairs.items() if moments is None}
@@ -412,9 +447,10 @@ class _ProgressWriter:
         self.kept = {}  # achieved user targets outside the scope, for the streaks
 
     def run(self):
-        activities = self._activities()
-        cyclic = self._cyclic_periods(activities)
-        desired = {}  # (customer, rule, period) -> TargetState
+        replaying = self.new_acts is None
+        activities = self._activities() if replaying else None
+        cyclic = self._cyclic_periods(activities if replaying else self.new_acts)
+        evaluated = {}  # (customer, group) -> the periods evaluated
         for (customer_id, group_id), moments in self.pairs.items():
             group = self.groups[group_id]
             periods = (
@@ -425,28 +461,79 @@ class _ProgressWriter:
             if moments is not None:
                 periods = _periods_holding(periods, moments)
                 self.scope[(customer_id, group_id)] = {p.id for p in periods}
-                if not periods:
-                    continue
-            for (rule_id, period_id), state in evaluate_group(
-                group, periods, activities[customer_id], self.enrolled[customer_id].get(group_id)
-            ).items():
-                desired[(customer_id, rule_id, period_id)] = state
-        targets = self._write_user_targets(desired)
+            if periods:
+                evaluated[(customer_id, group_id)] = periods
+        existing = self._read_user_targets()
+        desired = {}  # (customer, rule, period) -> TargetState
+        replays = {}
+        for pair, periods in evaluated.items():
+            initial = None if replaying else self._stored_states(pair, periods, existing)
+            if initial is None:
+                replays[pair] = periods
+                continue
+            self._evaluate(desired, pair, periods, self.new_acts[pair[0]], initial)
+        if replays and not replaying:
+            activities = self._activities(replays)
+        for pair, periods in replays.items():
+            self._evaluate(desired, pair, periods, activities[pair[0]], None)
+        targets = self._write_user_targets(desired, existing)
         self._write_milestones(desired, targets)
         self._write_enrolments(desired)
         self._write_streaks(targets, cyclic)
 
-    def _activities(self):
-        keys = set().union(*(self.groups[g].keys for g in self.group_ids))
+    def _evaluate(self, desired, pair, periods, activities, initial):
+        customer_id, group_id = pair
+        for (rule_id, period_id), state in evaluate_group(
+            self.groups[group_id], periods, activities, self.enrolled[customer_id].get(group_id), initial
+        ).items():
+            desired[(customer_id, rule_id, period_id)] = state
+
+    def _stored_states(self, pair, periods, existing):
+        """The stored progress of the pair's periods when the new activity can be applied to it
+        as a delta (it happened at or after everything counted there, so a replay would apply
+        it last); None when the periods must be replayed (a late activity)."""
+        customer_id, group_id = pair
+        group = self.groups[group_id]
+        acts = [a for a in self.new_acts[customer_id] if listens(group, a)]
+        if not acts:
+            return None
+        first = acts[0].occurred_at
+        initial = {}
+        for rule in group.rules:
+            for period in periods:
+                row = existing.get((customer_id, rule.id, period.id))
+                if row is None:
+                    continue
+                if row.last_activity_at is None or row.last_activity_at > first:
+                    return None
+                initial[(rule.id, period.id)] = row.state()
+        return initial
+
+    def _activities(self, replays=None):
+        """The customers' activity of the groups' kinds, oldest first. With `replays` ({pair:
+        periods}), only the activity of those customers inside those periods: a late activity
+        replays the periods it lands in, never the customer's whole history."""
+        group_ids = self.group_ids if replays is None else sorted({g for _, g in replays})
+        keys = set().union(*(self.groups[g].keys for g in group_ids))
         match = Q()
         for entity, event_name in keys:
             match |= Q(entity=entity, event_name=event_name)
-        match |= Q(adjusts_group_id__in=self.group_ids)
-        rows = (
-            Activity.objects.filter(customer_id__any=self.customers)
-            .filter(match)
-            .order_by("occurred_at", "id")
-        )
+        match |= Q(adjusts_group_id__in=group_ids)
+        rows = Activity.objects.filter(match)
+        if replays is None:
+            rows = rows.filter(customer_id__any=self.customers)
+        else:
+            spans = {}
+            for (customer_id, _), periods in replays.items():
+                low = min(p.start for p in periods)
+                high = max(p.end for p in periods) + timedelta(seconds=1)
+                held = spans.get(customer_id)
+                spans[customer_id] = (min(low, held[0]), max(high, held[1])) if held else (low, high)
+            within = Q()
+            for customer_id, (low, high) in spans.items():
+                within |= Q(customer_id=customer_id, occurred_at__gte=low, occurred_at__lt=high)
+            rows = rows.filter(within)
+        rows = rows.order_by("occurred_at", "id")
         by_customer = defaultdict(list)
         # Plain tuples, not model instances: a batch reads every activity of its customers.
         for (
@@ -491,6 +578,8 @@ class _ProgressWriter:
         return by_customer
 
     def _cyclic_periods(self, activities):
+        # `activities`: {customer: activity, oldest first} — every stored one when replaying,
+        # the new ones when ingesting (activity that counted before created the cycles already).
         """Each customer's periods of CYCLIC groups; created at the first matching activity."""
         cyclic_ids = [g for g in self.group_ids if self.groups[g].evaluation == EvaluationType.CYCLIC]
         found = defaultdict(list)
@@ -524,7 +613,7 @@ class _ProgressWriter:
             if group.evaluation != EvaluationType.CYCLIC or (customer_id, group_id) in cycling:
                 continue
             mine = self.enrolled[customer_id].get(group_id)
-            first = next((a for a in activities[customer_id] if matches(group, a, mine)), None)
+            first = next((a for a in activities.get(customer_id, ()) if matches(group, a, mine)), None)
             if first is None:
                 continue
             for window in cyclic_windows(
@@ -556,8 +645,9 @@ class _ProgressWriter:
             found[(customer_id, group_id)].append(PeriodCfg(pid, sequence, start, end))
         return found
 
-    def _write_user_targets(self, desired):
-        """Create, update or delete UserTarget rows; returns {(customer, rule, period): row}."""
+    def _read_user_targets(self):
+        """The stored user targets of the periods evaluated (and the achieved ones a streak
+        reads), with their milestones: {(customer, rule, period): row}."""
         existing = {
             (customer_id, rule_id, period_id): _TargetRow(*values)
             for customer_id, rule_id, period_id, *values in UserTarget.objects.filter(
@@ -571,8 +661,19 @@ class _ProgressWriter:
                 "achieved_value",
                 "achieved_at",
                 "enrolled_on",
+                "last_activity_at",
             )
         }
+        by_id = {row.id: row for row in existing.values()}
+        if by_id:
+            for mid, user_target_id, trigger_id, at in UserMilestone.objects.filter(
+                user_target_id__any=list(by_id)
+            ).values_list("id", "user_target_id", "trigger_id", "achieved_at"):
+                by_id[user_target_id].milestones[trigger_id] = SimpleNamespace(id=mid, achieved_at=at)
+        return existing
+
+    def _write_user_targets(self, desired, existing):
+        """Create, update or delete UserTarget rows; returns {(customer, rule, period): row}."""
         evaluated = {(c, r.id): (c, g) for c, g in self.pairs for r in self.groups[g].rules}
         stale = []
         for key, ut in existing.items():
@@ -589,31 +690,52 @@ class _ProgressWriter:
         for key, state in desired.items():
             ut = existing.get(key)
             if ut is None:
-                ut = _TargetRow(None, org_of_rule[key[1]], state.value, state.achieved_at, state.enrolled_on)
-                new.append((key, ut))
-            elif (ut.achieved_value, ut.achieved_at, ut.enrolled_on) != (
-                state.value,
-                state.achieved_at,
-                state.enrolled_on,
-            ):
-                ut.achieved_value, ut.achieved_at, ut.enrolled_on = (
+                ut = _TargetRow(
+                    None,
+                    org_of_rule[key[1]],
                     state.value,
                     state.achieved_at,
                     state.enrolled_on,
+                    state.last_at,
+                )
+                new.append((key, ut))
+            elif (ut.achieved_value, ut.achieved_at, ut.enrolled_on, ut.last_activity_at) != (
+                state.value,
+                state.achieved_at,
+                state.enrolled_on,
+                state.last_at,
+            ):
+                ut.achieved_value, ut.achieved_at, ut.enrolled_on, ut.last_activity_at = (
+                    state.value,
+                    state.achieved_at,
+                    state.enrolled_on,
+                    state.last_at,
                 )
                 changed.append(ut)
             rows[key] = ut
-        fields = ("org", "customer", "rule", "period", "achieved_value", "achieved_at", "enrolled_on")
+        fields = (
+            "org",
+            "customer",
+            "rule",
+            "period",
+            "achieved_value",
+            "achieved_at",
+            "enrolled_on",
+            "last_activity_at",
+        )
         ids = insert_rows(
             UserTarget,
             fields,
-            [(ut.org_id, *key, ut.achieved_value, ut.achieved_at, ut.enrolled_on) for key, ut in new],
+            [
+                (ut.org_id, *key, ut.achieved_value, ut.achieved_at, ut.enrolled_on, ut.last_activity_at)
+                for key, ut in new
+            ],
             returning=True,
         )
         for (_key, ut), new_id in zip(new, ids, strict=True):
             ut.id = new_id
         self.created_targets = set(ids)
-        update_rows(UserTarget, changed, ["achieved_value", "achieved_at", "enrolled_on"])
+        update_rows(UserTarget, changed, ["achieved_value", "achieved_at", "enrolled_on", "last_activity_at"])
         return rows
 
     def _targets_evaluated(self):
@@ -643,13 +765,11 @@ class _ProgressWriter:
             for key, state in desired.items()
             for trigger_id, at in state.milestones.items()
         }
-        # A user target created by this run has no milestones yet: ask only about the others.
-        stored = [ut.id for ut in targets.values() if ut.id not in self.created_targets]
         existing = {
-            (user_target_id, trigger_id): SimpleNamespace(id=mid, achieved_at=at)
-            for mid, user_target_id, trigger_id, at in UserMilestone.objects.filter(
-                user_target_id__any=stored
-            ).values_list("id", "user_target_id", "trigger_id", "achieved_at")
+            (ut.id, trigger_id): milestone
+            for ut in targets.values()
+            if ut.id not in self.created_targets
+            for trigger_id, milestone in ut.milestones.items()
         }
         stale = [m.id for key, m in existing.items() if key not in wanted]
         if stale:

@@ -8,7 +8,7 @@ first brought it to its value, whatever order activities arrive in.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -112,6 +112,12 @@ class TargetState:
     enrolled_on: datetime
     achieved_at: datetime | None = None
     milestones: dict = field(default_factory=dict)  # trigger id -> achieved at
+    # The latest occurred_at among the activities applied: new activity that happened at or
+    # after it can be applied to the stored state as a delta, without replaying the period.
+    last_at: datetime | None = None
+
+    def copy(self):
+        return replace(self, milestones=dict(self.milestones))
 
 
 def _paused(pauses, at: datetime) -> bool:
@@ -188,6 +194,7 @@ def attribute_value(raw) -> Decimal:
 
 
 def _add(state: TargetState, delta: Decimal, *, target: Decimal, rule: RuleCfg, at: datetime, cap: bool):
+    state.last_at = at if state.last_at is None or at > state.last_at else state.last_at
     state.value = min(state.value + delta, target) if cap else state.value + delta
     if state.achieved_at is None and state.value >= target:
         state.achieved_at = at
@@ -201,10 +208,15 @@ def evaluate_group(
     periods: Sequence[PeriodCfg],
     activities: Sequence[Act],
     enrolled: Enrolled | None = None,
+    initial: dict | None = None,
 ) -> dict[tuple[int, int], TargetState]:
     """{(rule id, period id): TargetState} for one customer. `periods` are the group's shared
     periods, or the customer's own for a CYCLIC group; `activities` are sorted by
-    (occurred_at, id); `enrolled` tells when the customer was enrolled (EXPLICIT groups)."""
+    (occurred_at, id); `enrolled` tells when the customer was enrolled (EXPLICIT groups).
+
+    `initial` ({(rule id, period id): TargetState}, the stored progress of `periods`) makes it
+    a delta: `activities` are only new ones, none earlier than any state's `last_at`, applied on
+    top of the stored states — what a replay of every activity would give."""
     out = {}
     capping = group.tracking == "CAPPING"
     agnostic = group.evaluation == "PERIOD_AGNOSTIC_WINDOW"
@@ -223,9 +235,7 @@ def evaluate_group(
                 placed.append((act, period))
         placed = _balances_first(placed)
     for rule in group.rules:
-        states = {}
-        visited = set()
-        pointer = 0  # PERIOD_AGNOSTIC: index of the first period not yet achieved
+        states, visited, pointer = _start(group, rule, periods, initial)
         for act, period in placed:
             adjustment = act.adjusts_group_id is not None
             if not adjustment and (act.entity != rule.entity or act.event_name != rule.event_name):
@@ -257,6 +267,27 @@ def evaluate_group(
             )
         out.update({(rule.id, period_id): state for period_id, state in states.items()})
     return out
+
+
+def _start(group, rule, periods, initial):
+    """(states, visited days, PERIOD_AGNOSTIC pointer) before the activities are applied: empty
+    for a replay, the stored states for a delta. In order, a day was visited before only if it
+    is the day of the latest activity applied."""
+    if not initial:
+        return {}, set(), 0
+    states = {p.id: initial[(rule.id, p.id)].copy() for p in periods if (rule.id, p.id) in initial}
+    if group.evaluation != "PERIOD_AGNOSTIC_WINDOW":
+        visited = {(pid, s.last_at.astimezone(group.tz).date()) for pid, s in states.items() if s.last_at}
+        return states, visited, 0
+    latest = max((s.last_at for s in states.values() if s.last_at), default=None)
+    visited = {latest.astimezone(group.tz).date()} if latest else set()
+    pointer = 0
+    while pointer < len(periods) - 1:
+        state = states.get(periods[pointer].id)
+        if state is None or state.value < group.target(rule, periods[pointer].id):
+            break
+        pointer += 1
+    return states, visited, pointer
 
 
 def _fill(states, periods, pointer, delta, *, group, rule, at, cap):

@@ -372,6 +372,8 @@ class UserTarget(models.Model):
     achieved_value = models.DecimalField(**VALUE, default=Decimal(0))
     achieved_at = models.DateTimeField(null=True, blank=True)
     enrolled_on = models.DateTimeField()
+    # When the latest activity counted here happened: newer activity is applied as a delta.
+    last_activity_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["customer_id", "rule_id", "period_id"]
