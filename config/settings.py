@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "customers",
     "targets",
+    "targets.events",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +128,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 # A configuration change touching at most this many customers is refreshed in the request.
 REFRESH_INLINE_LIMIT = int(os.environ.get("REFRESH_INLINE_LIMIT", "2000"))
+# Achievement events (docs/events.md): off only to measure what they cost (manage.py benchmark).
+EVENTS_ENABLED = env_bool("EVENTS_ENABLED", default=True)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -17,6 +17,7 @@ def api_not_found(request, *args, **kwargs):
 api = [
     path("", include("targets.api.urls")),
     path("", include("targets.api.config_urls")),
+    path("", include("targets.events.urls")),
     path("v3/oauth/token/generate", TokenGenerateView.as_view(), name="token-generate"),
 ]
 

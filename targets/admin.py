@@ -32,6 +32,8 @@ from customers.admin import (
     attributed_actor,
 )
 from targets import clock, services
+from targets.events.models import EventType
+from targets.events.recorder import record_enrolments
 from targets.models import (
     Activity,
     EvaluationType,
@@ -533,6 +535,13 @@ class GroupEnrolmentAdmin(OrgRestrictedAdmin):
         obj.enrolled_on = clock.now()
         obj.source = "ADMIN"
         super().save_model(request, obj, form, change)
+        record_enrolments(
+            type=EventType.ENROLLED,
+            group=obj.group,
+            customer_ids=[obj.customer_id],
+            now=obj.enrolled_on,
+            source="ADMIN",
+        )
 
 
 @admin.register(UserTarget)

@@ -32,6 +32,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 
 from customers.models import Actor, Customer
+from targets.events.models import EventType
+from targets.events.recorder import record_enrolments
 from targets.models import (
     Activity,
     Enrolment,
@@ -260,6 +262,8 @@ def group_enrol(
             )
             for user_id in new
         )
+    # Before the refresh, whose events (an initialBalance reaching a target) follow it.
+    record_enrolments(type=EventType.ENROLLED, group=locked, customer_ids=new, now=now, source=source)
     if new and (initial_balance is not None or reset_streaks):
         refresh_after_change(group=locked, now=now, reason="enrolment", customer_ids=new)
     return [
@@ -288,6 +292,7 @@ def group_unenrol(
         for c, since in spans
     )
     enrolments.delete()
+    record_enrolments(type=EventType.UNENROLLED, group=locked, customer_ids=enrolled, now=now)
     holders = sorted(
         UserTarget.objects.filter(rule__group=locked, customer_id__in=enrolled)
         .values_list("customer_id", flat=True)

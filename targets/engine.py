@@ -38,6 +38,7 @@ from targets.evaluation import (
     listens,
     matches,
 )
+from targets.events.recorder import EventRecorder
 from targets.models import (
     Activity,
     Enrolment,
@@ -476,10 +477,16 @@ class _ProgressWriter:
             activities = self._activities(replays)
         for pair, periods in replays.items():
             self._evaluate(desired, pair, periods, activities[pair[0]], None)
+        # Achievement events (issue 16): the recorder sees each write's differences (the
+        # `self.events.…` calls below) and inserts the events last, in this transaction.
+        self.events = EventRecorder(
+            groups=self.groups, enrolled=self.enrolled, now=self.now, activities=(self.new_acts, activities)
+        )
         targets = self._write_user_targets(desired, existing)
         self._write_milestones(desired, targets)
         self._write_enrolments(desired)
         self._write_streaks(targets, cyclic)
+        self.events.flush()
 
     def _evaluate(self, desired, pair, periods, activities, initial):
         customer_id, group_id = pair
@@ -683,6 +690,7 @@ class _ProgressWriter:
                 stale.append(ut.id)
             else:
                 self.kept[key] = ut
+        self.events.user_targets(existing=existing, desired=desired, stale=stale)
         if stale:
             UserTarget.objects.filter(id__any=stale).delete()
         org_of_rule = {r.id: self.groups[g].org_id for g in self.group_ids for r in self.groups[g].rules}
@@ -772,6 +780,7 @@ class _ProgressWriter:
             for trigger_id, milestone in ut.milestones.items()
         }
         stale = [m.id for key, m in existing.items() if key not in wanted]
+        self.events.milestones(existing=existing, wanted=wanted, targets=targets)
         if stale:
             UserMilestone.objects.filter(id__any=stale).delete()
         changed = []
@@ -821,16 +830,14 @@ class _ProgressWriter:
                 row.enrolled_on = at
                 moved.append(row)
         update_rows(GroupEnrolment, moved, ["enrolled_on"])
-        insert_rows(
-            GroupEnrolment,
-            ("org", "group", "customer", "enrolled_on", "source"),
-            [
-                (self.groups[g].org_id, g, c, at, EnrolmentSource.ACTIVITY.value)
-                for (c, g), at in first.items()
-                # An EXPLICIT group's enrolments are made by an admin, the API or an import only.
-                if (c, g) not in have and self.groups[g].enrolment == Enrolment.ALL_CUSTOMERS
-            ],
-        )
+        created = [
+            (self.groups[g].org_id, g, c, at, EnrolmentSource.ACTIVITY.value)
+            for (c, g), at in first.items()
+            # An EXPLICIT group's enrolments are made by an admin, the API or an import only.
+            if (c, g) not in have and self.groups[g].enrolment == Enrolment.ALL_CUSTOMERS
+        ]
+        self.events.enrolments(created=created)
+        insert_rows(GroupEnrolment, ("org", "group", "customer", "enrolled_on", "source"), created)
 
     def _write_streaks(self, targets, cyclic):
         streak_groups = [g for g in self.group_ids if self.groups[g].streaks]
@@ -888,6 +895,16 @@ class _ProgressWriter:
                 state = streak_state(outcomes, needed=needed, continuous=continuous)
                 values = (state.status, state.current_count, state.achieved_at, state.achieved_user_target_id)
                 row = existing.get((customer_id, streak_id))
+                self.events.streak(
+                    customer_id=customer_id,
+                    group=group,
+                    streak_id=streak_id,
+                    needed=needed,
+                    old=row,
+                    new=state,
+                    periods=periods,
+                    outcomes=outcomes,
+                )
                 if row is None:
                     if state.status != "NOT_STARTED":
                         new.append((group.org_id, customer_id, streak_id, *values))

@@ -115,9 +115,12 @@ class TargetState:
     # The latest occurred_at among the activities applied: new activity that happened at or
     # after it can be applied to the stored state as a delta, without replaying the period.
     last_at: datetime | None = None
+    # The activity that achieved the target / each trigger (the events' causing activity).
+    achieved_by: int | None = None
+    milestones_by: dict = field(default_factory=dict)  # trigger id -> activity id
 
     def copy(self):
-        return replace(self, milestones=dict(self.milestones))
+        return replace(self, milestones=dict(self.milestones), milestones_by=dict(self.milestones_by))
 
 
 def _paused(pauses, at: datetime) -> bool:
@@ -193,14 +196,17 @@ def attribute_value(raw) -> Decimal:
     return value if value.is_finite() and value > 0 else ZERO
 
 
-def _add(state: TargetState, delta: Decimal, *, target: Decimal, rule: RuleCfg, at: datetime, cap: bool):
+def _add(
+    state: TargetState, delta: Decimal, *, target: Decimal, rule: RuleCfg, at: datetime, cap: bool, by=None
+):
     state.last_at = at if state.last_at is None or at > state.last_at else state.last_at
     state.value = min(state.value + delta, target) if cap else state.value + delta
     if state.achieved_at is None and state.value >= target:
-        state.achieved_at = at
+        state.achieved_at, state.achieved_by = at, by
     for trigger_id, trigger_value in rule.triggers:
         if trigger_id not in state.milestones and state.value >= trigger_value:
             state.milestones[trigger_id] = at
+            state.milestones_by[trigger_id] = by
 
 
 def evaluate_group(
@@ -252,7 +258,15 @@ def evaluate_group(
                     delta = ZERO if day in visited else delta
                     visited.add(day)
                 pointer = _fill(
-                    states, periods, pointer, delta, group=group, rule=rule, at=act.occurred_at, cap=capping
+                    states,
+                    periods,
+                    pointer,
+                    delta,
+                    group=group,
+                    rule=rule,
+                    at=act.occurred_at,
+                    cap=capping,
+                    by=act.id,
                 )
                 continue
             if rule.target_type == "VISIT":
@@ -263,7 +277,13 @@ def evaluate_group(
             if state is None:
                 state = states[period.id] = TargetState(ZERO, enrolled_on=act.occurred_at)
             _add(
-                state, delta, target=group.target(rule, period.id), rule=rule, at=act.occurred_at, cap=capping
+                state,
+                delta,
+                target=group.target(rule, period.id),
+                rule=rule,
+                at=act.occurred_at,
+                cap=capping,
+                by=act.id,
             )
         out.update({(rule.id, period_id): state for period_id, state in states.items()})
     return out
@@ -290,7 +310,7 @@ def _start(group, rule, periods, initial):
     return states, visited, pointer
 
 
-def _fill(states, periods, pointer, delta, *, group, rule, at, cap):
+def _fill(states, periods, pointer, delta, *, group, rule, at, cap, by=None):
     """PERIOD_AGNOSTIC carry-over: fill the first unachieved period up to its target, the rest
     flows into the next ones (1200 against 1000 + 1000 gives 1000 and 200). The last period
     keeps what is left (capped under CAPPING)."""
@@ -303,11 +323,11 @@ def _fill(states, periods, pointer, delta, *, group, rule, at, cap):
         last = pointer == len(periods) - 1
         room = target - state.value
         if last or delta <= room:
-            _add(state, delta, target=target, rule=rule, at=at, cap=cap)
+            _add(state, delta, target=target, rule=rule, at=at, cap=cap, by=by)
             if state.value >= target and not last:
                 pointer += 1
             return pointer
-        _add(state, room, target=target, rule=rule, at=at, cap=cap)
+        _add(state, room, target=target, rule=rule, at=at, cap=cap, by=by)
         delta -= room
         pointer += 1
 
@@ -340,12 +360,12 @@ def _adjust(states, periods, pointer, act, period, *, group, rule, cap):
     at = act.occurred_at
     if period is None:  # PERIOD_AGNOSTIC
         _restart(states.get(periods[pointer].id))
-        return _fill(states, periods, pointer, act.amount, group=group, rule=rule, at=at, cap=cap)
+        return _fill(states, periods, pointer, act.amount, group=group, rule=rule, at=at, cap=cap, by=act.id)
     state = states.get(period.id)
     if state is None:
         state = states[period.id] = TargetState(ZERO, enrolled_on=at)
     _restart(state)
-    _add(state, act.amount, target=group.target(rule, period.id), rule=rule, at=at, cap=cap)
+    _add(state, act.amount, target=group.target(rule, period.id), rule=rule, at=at, cap=cap, by=act.id)
     return pointer
 
 
@@ -353,3 +373,4 @@ def _restart(state):
     """The period starts again from the balance: what it had reached before is replaced."""
     if state is not None:
         state.value, state.achieved_at, state.milestones = ZERO, None, {}
+        state.achieved_by, state.milestones_by = None, {}

@@ -200,3 +200,25 @@ def group_with_periods(*, periods=5, rule_kwargs=None, triggers=(), streaks=(), 
     for needed in streaks:
         StreakFactory(group=group, target_count_of_sequence=needed)
     return group
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    """An outbox row as the engine writes it (tests of the feed and the webhooks)."""
+
+    class Meta:
+        model = "events.Event"
+
+    org = factory.SubFactory(OrgFactory)
+    type = "TARGET_ACHIEVED"
+    user_id = factory.Sequence(lambda n: 990_000_000 + n)
+    occurred_at = T0
+    emitted_at = T0
+    group_id = 1
+    group_name = "Spend 1000"
+    rule_id = 2
+    rule_name = "Gross sales"
+    period_id = 3
+    period_ref_code = "Cycle_1"
+    achieved_value = Decimal("1000")
+    target_value = Decimal("1000")
+    activity_id = 4

@@ -1,0 +1,68 @@
+"""The event outbox (one row per announced change of progress).
+
+Rows are history: they name the group, rule, period, trigger and streak by id and by the name
+they had when the event was written, without foreign keys, so that deleting or renaming
+configuration never changes or removes what was announced. `id` orders the feed: events are
+inserted under a lock held to commit (targets.events.recorder), so ids are in commit order."""
+
+import uuid
+
+from django.db import models
+
+from customers.models import Org
+
+VALUE = {"max_digits": 18, "decimal_places": 3}
+
+
+class EventType(models.TextChoices):
+    TARGET_ACHIEVED = "TARGET_ACHIEVED"
+    MILESTONE_ACHIEVED = "MILESTONE_ACHIEVED"
+    UNIFIED_TARGET_ACHIEVED = "UNIFIED_TARGET_ACHIEVED"
+    STREAK_ACHIEVED = "STREAK_ACHIEVED"
+    STREAK_DROPPED = "STREAK_DROPPED"
+    ENROLLED = "ENROLLED"
+    UNENROLLED = "UNENROLLED"
+    ACHIEVEMENT_REVOKED = "ACHIEVEMENT_REVOKED"
+
+
+class Event(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    type = models.CharField(max_length=30, choices=EventType.choices)
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")
+    user_id = models.BigIntegerField()
+    occurred_at = models.DateTimeField(help_text="The moment of the activity (or change) that caused it.")
+    emitted_at = models.DateTimeField()
+    group_id = models.BigIntegerField(null=True, blank=True)
+    group_name = models.CharField(max_length=200, blank=True, default="")
+    rule_id = models.BigIntegerField(null=True, blank=True)
+    rule_name = models.CharField(max_length=200, blank=True, default="")
+    period_id = models.BigIntegerField(null=True, blank=True)
+    period_ref_code = models.CharField(max_length=100, blank=True, default="")
+    trigger_id = models.BigIntegerField(null=True, blank=True)
+    trigger_name = models.CharField(max_length=200, blank=True, default="")
+    streak_id = models.BigIntegerField(null=True, blank=True)
+    streak_name = models.CharField(max_length=200, blank=True, default="")
+    achieved_value = models.DecimalField(**VALUE, null=True, blank=True)
+    target_value = models.DecimalField(**VALUE, null=True, blank=True)
+    activity_id = models.BigIntegerField(null=True, blank=True, help_text="The activity that caused it.")
+    revoked_type = models.CharField(
+        max_length=30, blank=True, default="", help_text="ACHIEVEMENT_REVOKED: the achievement taken back."
+    )
+    source = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        help_text="ENROLLED/UNENROLLED: ACTIVITY, API, ADMIN or IMPORT.",
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["org", "id"], name="event_org_id"),
+            models.Index(fields=["org", "user_id", "id"], name="event_org_user_id"),
+            models.Index(fields=["org", "type", "id"], name="event_org_type_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} of customer {self.user_id} ({self.uuid})"

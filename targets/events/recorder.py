@@ -1,0 +1,395 @@
+"""Events from the progress writer's transitions (the outbox's write side).
+
+The engine's writer (`targets.engine._ProgressWriter`) already compares what is stored with
+what the activity log and the configuration give, and writes only the differences. The
+recorder sees those same differences — before the rows are written — and turns the ones a
+loyalty team acts on into events: a target, trigger, UNIFIED period or streak becoming
+achieved, a streak run broken, an activity enrolment, an achievement taken back. What does
+not change emits nothing, so replays, duplicates, retries, recompute_progress and refreshes that
+reach the same state announce nothing again; a rolled-back transaction takes its events with it.
+
+The writer calls, in order: `user_targets`, `milestones`, `enrolments`, `streak` (per customer
+and streak) and `flush`, which inserts the events (`write_events`)."""
+
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import connection
+
+from targets.evaluation import matches
+from targets.events.models import Event, EventType
+from targets.models import MilestoneTrigger, Streak, TargetGroup, TargetPeriod, TargetRule, UserMilestone
+from targets.outcomes import ACHIEVED, DROPPED, IN_PROGRESS, period_achieved_at
+
+# pg_advisory_xact_lock key: event inserts queue from here to their commit, so event ids are
+# in commit order and a feed reader's `after` cursor never passes an event still to commit.
+EVENT_LOCK = 0x4C4F59414C5459  # "LOYALTY"
+
+
+def events_enabled() -> bool:
+    return getattr(settings, "EVENTS_ENABLED", True)
+
+
+def write_events(events: list[Event]) -> list[Event]:
+    """Insert events in the caller's transaction (which must be one: the outbox commits or rolls
+    back with the progress change). Callers emit as the last write of their transaction, so the
+    lock is held only while the transaction commits."""
+    if not events:
+        return events
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENT_LOCK])
+    # SQLite writes one transaction at a time: ids are in commit order already.
+    return Event.objects.bulk_create(events)
+
+
+class _Pending:
+    """An event before its names are looked up."""
+
+    __slots__ = ("fields", "type")
+
+    def __init__(self, type, **fields):
+        self.type, self.fields = type, fields
+
+
+class EventRecorder:
+    def __init__(self, *, groups, enrolled, now, activities):
+        self.on = events_enabled()
+        self.groups, self.enrolled, self.now, self.activities = groups, enrolled, now, activities
+        self.pending: list[_Pending] = []
+        self.desired = {}
+        self.by_target_id = None
+        self.targets = {}
+        self.rules = None
+
+    # --- hooks ---------------------------------------------------------------------------
+
+    def user_targets(self, *, existing, desired, stale):
+        """Before the user targets are written: `existing` {(customer, rule, period): row as
+        stored}, `desired` {key: TargetState}, `stale` ids of rows about to be deleted."""
+        if not self.on:
+            return
+        self.desired = desired
+        rule_group = self._rule_group()
+        unified = set()
+        for key, state in desired.items():
+            old = existing.get(key)
+            was = old is not None and old.achieved_at is not None
+            if state.achieved_at is not None and not was:
+                self._target(
+                    EventType.TARGET_ACHIEVED, key, state.value, state.achieved_at, state.achieved_by
+                )
+            elif state.achieved_at is None and was:
+                self._target(EventType.ACHIEVEMENT_REVOKED, key, state.value, self.now, None)
+            else:
+                continue
+            if rule_group[key[1]].tracking == "UNIFIED":
+                unified.add((key[0], rule_group[key[1]].id, key[2]))
+        if stale:
+            gone = set(stale)
+            stale_keys = {key for key, row in existing.items() if row.id in gone}
+            for key in stale_keys:
+                row = existing[key]
+                if row.achieved_at is not None:
+                    self._target(EventType.ACHIEVEMENT_REVOKED, key, row.achieved_value, self.now, None)
+                    if rule_group[key[1]].tracking == "UNIFIED":
+                        unified.add((key[0], rule_group[key[1]].id, key[2]))
+            # Their milestones go with them (ON DELETE CASCADE): announce those too.
+            key_of = {existing[key].id: key for key in stale_keys}
+            for ut_id, trigger_id in UserMilestone.objects.filter(user_target_id__in=gone).values_list(
+                "user_target_id", "trigger_id"
+            ):
+                self._milestone(EventType.ACHIEVEMENT_REVOKED, key_of[ut_id], trigger_id, None)
+        else:
+            stale_keys = set()
+        for customer_id, group_id, period_id in sorted(unified):
+            self._unified(customer_id, self.groups[group_id], period_id, existing, desired, stale_keys)
+
+    def milestones(self, *, existing, wanted, targets):
+        """Before the milestones are written: `existing` and `wanted` are keyed by
+        (user target id, trigger id); `targets` {(customer, rule, period): row with its id}."""
+        if not self.on:
+            return
+        self.targets = targets
+        new = [key for key in wanted if key not in existing]
+        gone = [key for key in existing if key not in wanted]
+        if not new and not gone:
+            return
+        key_of = self._key_of_target()
+        for ut_id, trigger_id in new:
+            key = key_of[ut_id]
+            self._milestone(EventType.MILESTONE_ACHIEVED, key, trigger_id, self.desired.get(key))
+        for ut_id, trigger_id in gone:
+            self._milestone(
+                EventType.ACHIEVEMENT_REVOKED, key_of[ut_id], trigger_id, self.desired.get(key_of[ut_id])
+            )
+
+    def enrolments(self, *, created):
+        """Activity enrolments about to be inserted: (org, group, customer, at, source) rows."""
+        if not self.on:
+            return
+        for _org, group_id, customer_id, at, source in created:
+            group = self.groups[group_id]
+            mine = self.enrolled[customer_id].get(group_id)
+            first = next(
+                (
+                    a
+                    for source in self.activities
+                    if source is not None
+                    for a in source.get(customer_id, ())
+                    if a.occurred_at == at and matches(group, a, mine)
+                ),
+                None,
+            )
+            self.pending.append(
+                _Pending(
+                    EventType.ENROLLED,
+                    org_id=group.org_id,
+                    user_id=customer_id,
+                    group_id=group_id,
+                    occurred_at=at,
+                    activity_id=first.id if first else None,
+                    source=source,
+                )
+            )
+
+    def streak(self, *, customer_id, group, streak_id, needed, old, new, periods, outcomes):
+        """Before a UserStreak is written: `old` the stored row (None: none), `new` the
+        StreakState; `periods`/`outcomes` what the state was walked from."""
+        if not self.on:
+            return
+        was = old.status if old is not None else None
+        common = {
+            "org_id": group.org_id,
+            "user_id": customer_id,
+            "group_id": group.id,
+            "streak_id": streak_id,
+        }
+        if new.status == ACHIEVED and was != ACHIEVED:
+            self.pending.append(
+                _Pending(
+                    EventType.STREAK_ACHIEVED,
+                    **common,
+                    occurred_at=new.achieved_at,
+                    achieved_value=new.current_count,
+                    target_value=needed,
+                    activity_id=self._activity_of_target(new.achieved_user_target_id),
+                )
+            )
+        elif was == ACHIEVED and new.status != ACHIEVED:
+            self.pending.append(
+                _Pending(
+                    EventType.ACHIEVEMENT_REVOKED,
+                    **common,
+                    occurred_at=self.now,
+                    achieved_value=new.current_count,
+                    target_value=needed,
+                    revoked_type=EventType.STREAK_ACHIEVED,
+                )
+            )
+        elif was == IN_PROGRESS and (
+            new.status == DROPPED or (new.status == IN_PROGRESS and new.current_count < old.current_count)
+        ):
+            # A run in progress was broken by a missed closed period (a new run may have started
+            # since: fewer periods than before).
+            self.pending.append(
+                _Pending(
+                    EventType.STREAK_DROPPED,
+                    **common,
+                    occurred_at=_dropped_at(periods, outcomes) or self.now,
+                    achieved_value=old.current_count,
+                    target_value=needed,
+                )
+            )
+
+    def flush(self):
+        if self.on and self.pending:
+            # A customer's enrolment comes before what the same activity achieved.
+            self.pending.sort(key=lambda p: p.type != EventType.ENROLLED)
+            write_events(resolve(self.pending, now=self.now))
+        self.pending = []
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _rule_group(self):
+        return {rule_id: group for rule_id, (group, _) in self._rule_all().items()}
+
+    def _rule_all(self):
+        if self.rules is None:
+            self.rules = {r.id: (g, r) for g in self.groups.values() for r in g.rules}
+        return self.rules
+
+    def _key_of_target(self):
+        if self.by_target_id is None:
+            self.by_target_id = {row.id: key for key, row in self.targets.items()}
+        return self.by_target_id
+
+    def _activity_of_target(self, user_target_id):
+        if user_target_id is None:
+            return None
+        key = self._key_of_target().get(user_target_id)
+        state = self.desired.get(key) if key else None
+        return state.achieved_by if state else None
+
+    def _rule(self, rule_id):
+        return self._rule_all()[rule_id]
+
+    def _target(self, type, key, value, at, activity_id):
+        customer_id, rule_id, period_id = key
+        group, rule = self._rule(rule_id)
+        self.pending.append(
+            _Pending(
+                type,
+                org_id=group.org_id,
+                user_id=customer_id,
+                group_id=group.id,
+                rule_id=rule_id,
+                period_id=period_id,
+                occurred_at=at,
+                achieved_value=value,
+                target_value=group.target(rule, period_id),
+                activity_id=activity_id,
+                revoked_type=EventType.TARGET_ACHIEVED if type == EventType.ACHIEVEMENT_REVOKED else "",
+            )
+        )
+
+    def _milestone(self, type, key, trigger_id, state):
+        customer_id, rule_id, period_id = key
+        group, rule = self._rule(rule_id)
+        achieved = type == EventType.MILESTONE_ACHIEVED
+        self.pending.append(
+            _Pending(
+                type,
+                org_id=group.org_id,
+                user_id=customer_id,
+                group_id=group.id,
+                rule_id=rule_id,
+                period_id=period_id,
+                trigger_id=trigger_id,
+                occurred_at=state.milestones[trigger_id] if achieved else self.now,
+                achieved_value=state.value if state else None,
+                target_value=dict(rule.triggers).get(trigger_id),
+                activity_id=state.milestones_by.get(trigger_id) if achieved else None,
+                revoked_type="" if achieved else EventType.MILESTONE_ACHIEVED,
+            )
+        )
+
+    def _unified(self, customer_id, group, period_id, existing, desired, stale_keys):
+        rules = group.active_rules
+        keys = [(customer_id, r.id, period_id) for r in rules]
+
+        def before(key):
+            row = existing.get(key)
+            return row.achieved_at if row is not None else None
+
+        def after(key):
+            if key in desired:
+                return desired[key].achieved_at
+            return None if key in stale_keys else before(key)
+
+        was, now_at = period_achieved_at(before(k) for k in keys), period_achieved_at(after(k) for k in keys)
+        common = {
+            "org_id": group.org_id,
+            "user_id": customer_id,
+            "group_id": group.id,
+            "period_id": period_id,
+        }
+        achieved = sum(1 for k in keys if after(k) is not None)
+        if now_at is not None and was is None:
+            completing = max((k for k in keys if k in desired), key=lambda k: desired[k].achieved_at)
+            self.pending.append(
+                _Pending(
+                    EventType.UNIFIED_TARGET_ACHIEVED,
+                    **common,
+                    occurred_at=now_at,
+                    achieved_value=achieved,
+                    target_value=len(keys),
+                    activity_id=desired[completing].achieved_by,
+                )
+            )
+        elif was is not None and now_at is None:
+            self.pending.append(
+                _Pending(
+                    EventType.ACHIEVEMENT_REVOKED,
+                    **common,
+                    occurred_at=self.now,
+                    achieved_value=achieved,
+                    target_value=len(keys),
+                    revoked_type=EventType.UNIFIED_TARGET_ACHIEVED,
+                )
+            )
+
+
+def _dropped_at(periods, outcomes):
+    """The end of the last closed period that broke a run (the moment the streak dropped)."""
+    count, at = 0, None
+    # Periods ended before a streak reset have no outcome: the outcomes are the last periods.
+    for period, outcome in zip(periods[len(periods) - len(outcomes) :], outcomes, strict=True):
+        if outcome.achieved_at is not None:
+            count += 1
+        elif outcome.closed and count:
+            count, at = 0, period.end
+    return at
+
+
+def resolve(pending: list[_Pending], *, now) -> list[Event]:
+    """Events with the names their subjects have now (one query per kind of subject named)."""
+    wanted = defaultdict(set)
+    for p in pending:
+        for kind in ("group_id", "rule_id", "period_id", "trigger_id", "streak_id"):
+            if p.fields.get(kind) is not None:
+                wanted[kind].add(p.fields[kind])
+    names = {kind: {} for kind in ("group_id", "rule_id", "period_id", "trigger_id", "streak_id")}
+    sources = {
+        "group_id": (TargetGroup, "name"),
+        "rule_id": (TargetRule, "name"),
+        "period_id": (TargetPeriod, "ref_code"),
+        "trigger_id": (MilestoneTrigger, "trigger_name"),
+        "streak_id": (Streak, "name"),
+    }
+    for kind, ids in wanted.items():
+        model, field = sources[kind]
+        names[kind] = dict(model.objects.filter(id__in=ids).values_list("id", field))
+    events = []
+    for p in pending:
+        f = p.fields
+        events.append(
+            Event(
+                type=p.type,
+                emitted_at=now,
+                group_name=names["group_id"].get(f.get("group_id"), ""),
+                rule_name=names["rule_id"].get(f.get("rule_id"), ""),
+                period_ref_code=names["period_id"].get(f.get("period_id"), ""),
+                trigger_name=names["trigger_id"].get(f.get("trigger_id"), ""),
+                streak_name=names["streak_id"].get(f.get("streak_id"), ""),
+                **f,
+            )
+        )
+    return events
+
+
+def record_enrolments(*, type: str, group, customer_ids, now, source: str = "") -> None:
+    """ENROLLED / UNENROLLED events of an enrol or unenrol call (targets.configuration), at `now`.
+    The customers are locked first, as the engine locks them, so that a customer's events are
+    written in the order their changes commit."""
+    if not events_enabled() or not customer_ids:
+        return
+    from customers.models import Customer
+
+    ids = sorted(customer_ids)
+    list(Customer.objects.select_for_update().filter(id__in=ids).order_by("id").values_list("id"))
+    write_events(
+        [
+            Event(
+                type=type,
+                org_id=group.org_id,
+                user_id=customer_id,
+                group_id=group.pk,
+                group_name=group.name,
+                occurred_at=now,
+                emitted_at=now,
+                source=source,
+            )
+            for customer_id in ids
+        ]
+    )
