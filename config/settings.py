@@ -130,6 +130,13 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 REFRESH_INLINE_LIMIT = int(os.environ.get("REFRESH_INLINE_LIMIT", "2000"))
 # Achievement events (docs/events.md): off only to measure what they cost (manage.py benchmark).
 EVENTS_ENABLED = env_bool("EVENTS_ENABLED", default=True)
+# Webhooks: URLs reaching loopback, private or link-local addresses are refused unless allowed
+# (allowed with DEBUG, for development and local receivers; never by default in production).
+WEBHOOKS_ALLOW_PRIVATE_URLS = env_bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=DEBUG)
+WEBHOOK_TIMEOUT_SECONDS = int(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_RETRY_HOURS = int(os.environ.get("WEBHOOK_RETRY_HOURS", "24"))  # then a delivery is FAILED
+# How often the periodic sweep looks for streaks dropped by a period's close (seconds).
+STREAK_SWEEP_SECONDS = int(os.environ.get("STREAK_SWEEP_SECONDS", "300"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -66,3 +66,78 @@ class Event(models.Model):
 
     def __str__(self):
         return f"{self.type} of customer {self.user_id} ({self.uuid})"
+
+
+class WebhookEndpoint(models.Model):
+    """Where an org's events are POSTed. `secret` signs them (shown once, when created);
+    `cursor` is the last event handed to this endpoint's deliveries."""
+
+    id = models.BigAutoField(primary_key=True)
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")
+    url = models.URLField(max_length=2000)
+    description = models.CharField(max_length=200, blank=True, default="")
+    event_types = models.JSONField(
+        default=list, blank=True, help_text="Event types delivered; empty: every type."
+    )
+    active = models.BooleanField(default=True)
+    secret = models.CharField(max_length=100, editable=False)
+    created_on = models.DateTimeField()
+    cursor = models.BigIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["org", "active"], name="webhook_org_active")]
+
+    def __str__(self):
+        return f"{self.url[:80]} ({self.id})"
+
+    def __repr__(self):  # never the secret
+        return f"<WebhookEndpoint {self.id} {self.url[:80]!r}>"
+
+    @property
+    def secret_hint(self):
+        return f"…{self.secret[-4:]}" if self.secret else ""
+
+    def wants(self, event_type: str) -> bool:
+        return not self.event_types or event_type in self.event_types
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    SUCCEEDED = "SUCCEEDED", "Succeeded"
+    FAILED = "FAILED", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: its delivery log (one id, however many attempts)."""
+
+    id = models.BigAutoField(primary_key=True)
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name="delivery id")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    test_payload = models.JSONField(null=True, blank=True, help_text="A test event's body")
+    user_id = models.BigIntegerField(
+        null=True, blank=True, help_text="Deliveries of one customer go in order"
+    )
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_response_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["endpoint", "user_id", "status", "id"], name="delivery_queue")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "event"], condition=models.Q(event__isnull=False), name="delivery_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"delivery {self.uuid} ({self.status})"

@@ -40,7 +40,11 @@ def write_events(events: list[Event]) -> list[Event]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENT_LOCK])
     # SQLite writes one transaction at a time: ids are in commit order already.
-    return Event.objects.bulk_create(events)
+    created = Event.objects.bulk_create(events)
+    from targets.events.dispatch import events_written
+
+    events_written(created)
+    return created
 
 
 class _Pending:
@@ -204,8 +208,8 @@ class EventRecorder:
 
     def flush(self):
         if self.on and self.pending:
-            # A customer's enrolment comes before what the same activity achieved.
-            self.pending.sort(key=lambda p: p.type != EventType.ENROLLED)
+            # In event time; a customer's enrolment before what the same activity achieved.
+            self.pending.sort(key=lambda p: (p.fields["occurred_at"], p.type != EventType.ENROLLED))
             write_events(resolve(self.pending, now=self.now))
         self.pending = []
 

@@ -50,6 +50,12 @@ BUDGET = {
     "deleteTargetGroup": 150,
     "enrolInTargetGroup": 120,
     "unenrolFromTargetGroup": 120,
+    "getEvents": 100,
+    "listWebhooks": 30,
+    "createWebhook": 40,
+    "getWebhook": 30,
+    "updateWebhook": 30,
+    "deleteWebhook": 30,
 }
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 
