@@ -10,17 +10,15 @@ The answer is a set of org ids that views apply as a queryset restriction
 spaces around ids are ignored. An org with no parent counts as a parent (of zero or more children).
 """
 
-import re
 from dataclasses import dataclass
 
 from rest_framework import status
 
 from config.exceptions import APIError, Codes
+from config.ids import parse_long_id
 from customers.models import Org
 
 SCOPES = ("SELF", "OTHER", "ALL")
-MAX_ORG_ID = 2**63 - 1
-_ID = re.compile(r"[0-9]+", re.ASCII)
 
 
 def _bad_header(message):
@@ -67,9 +65,10 @@ def parse_headers(headers) -> ScopeHeaders:
     ids = set()
     for item in raw_orgs.split(","):
         item = item.strip()
-        if not _ID.fullmatch(item) or not 0 < int(item) <= MAX_ORG_ID:
+        org_id = parse_long_id(item)
+        if org_id is None:
             raise _bad_header(f"{item[:40]!r} is not an org id")
-        ids.add(int(item))
+        ids.add(org_id)
     return ScopeHeaders(scope, frozenset(ids))
 
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from config.ids import is_long_id, parse_long_id
 from targets.clock import parse_instant
 from targets.models import TargetEntity
 
-MAX_LONG = 2**63 - 1
 MAX_AMOUNT = Decimal("999999999999999")  # 15 integer digits: Decimal(18, 3)
 THOUSANDTH = Decimal("0.001")
 ENTITIES = {e.value for e in TargetEntity}
@@ -62,14 +62,9 @@ class ItemError(ValueError):
 
 
 def _positive_id(value):
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 0 < value <= MAX_LONG else None
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        number = int(value.strip())
-        return number if 0 < number <= MAX_LONG else None
-    return None
+    if is_long_id(value):
+        return value
+    return parse_long_id(value.strip()) if isinstance(value, str) else None
 
 
 def parse_amount(value, name, reasons):

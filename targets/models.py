@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from customers.models import Actor, Customer, Org
 
@@ -94,6 +94,21 @@ class Attributed(models.Model):
         abstract = True
 
 
+class TargetGroupQuerySet(models.QuerySet):
+    def associated_with(self, *, customer_id, org_id):
+        """The groups a customer is associated with (SPEC §3): ALL_CUSTOMERS groups of the
+        customer's own org (`org_id`), and every group the customer has an Enrolment in. Scope
+        (`org_id__in`), `active` and the rest are the caller's filters.
+
+        Either argument may be an `OuterRef` to a customer row of an enclosing query (e.g.
+        `customer_id=OuterRef("id"), org_id=OuterRef("org_id")` inside a Customer query): the
+        method refers it one level further out where it nests its own subquery."""
+        if isinstance(customer_id, OuterRef):
+            customer_id = OuterRef(customer_id)
+        enrolled = GroupEnrolment.objects.filter(group_id=OuterRef("id"), customer_id=customer_id)
+        return self.filter(Q(enrolment=Enrolment.ALL_CUSTOMERS, org_id=org_id) | Exists(enrolled))
+
+
 class TargetGroup(Attributed):
     id = models.BigAutoField(primary_key=True)
     org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="target_groups")
@@ -128,6 +143,8 @@ class TargetGroup(Attributed):
         help_text="Count activity received from this moment on. Empty: from the group's creation. "
         "Set it earlier to count past activity (a backdated program), e.g. the group's start.",
     )
+
+    objects = TargetGroupQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

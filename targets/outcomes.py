@@ -5,6 +5,7 @@ before any new activity) and the staff pages."""
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 NOT_STARTED, IN_PROGRESS, ACHIEVED, DROPPED = "NOT_STARTED", "IN_PROGRESS", "ACHIEVED", "DROPPED"
 
@@ -20,6 +21,43 @@ def period_achieved_at(achieved_ats: Iterable[datetime | None]) -> datetime | No
         seen = True
         latest = at if latest is None or at > latest else latest
     return latest if seen else None
+
+
+class Rule(Protocol):
+    active: bool
+
+
+class Progress(Protocol):
+    id: int
+    achieved_at: datetime | None
+
+
+R = TypeVar("R", bound=Rule)
+
+
+def achieving_rules(rules: Iterable[R]) -> list[R]:
+    """The rules a group's period depends on: its active ones. An inactive rule neither
+    completes nor blocks a period (SPEC §2), wherever achievement is decided or shown."""
+    return [rule for rule in rules if rule.active]
+
+
+@dataclass(frozen=True)
+class PeriodAchievement:
+    achieved_at: datetime | None  # when the group achieved the period, None if not (yet)
+    user_target_id: int | None  # the user target that completed it
+
+
+def period_achievement(progress: Sequence[Progress | None]) -> PeriodAchievement:
+    """A group's period from the customer's progress on each of its achieving rules (in rule
+    order, None where there is no row): achieved when every one is achieved
+    (`period_achieved_at`), completed by the rule achieved last — the first such rule on a tie."""
+    achieved_at = period_achieved_at(row.achieved_at if row is not None else None for row in progress)
+    completing = None
+    for row in progress:
+        achieved = row is not None and row.achieved_at is not None
+        if achieved and (completing is None or row.achieved_at > completing.achieved_at):
+            completing = row
+    return PeriodAchievement(achieved_at, completing.id if completing is not None else None)
 
 
 @dataclass(frozen=True)

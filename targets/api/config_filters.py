@@ -4,7 +4,7 @@ value, a repeated parameter or an unknown parameter is a 400 (300004), never ign
 import django_filters
 from django import forms
 
-from targets.api.filters import StrictBooleanFilter
+from targets.api.filters import SingleValuedFilterSet, StrictBooleanFilter
 from targets.models import EvaluationType, TargetGroup, TrackingType
 
 DEFAULT_PAGE_SIZE = 20
@@ -34,7 +34,7 @@ class BoundedIntegerFilter(django_filters.Filter):
     field_class = BoundedIntegerField
 
 
-class TargetGroupFilterSet(django_filters.FilterSet):
+class TargetGroupFilterSet(SingleValuedFilterSet):
     active = StrictBooleanFilter(
         field_name="active", help_text="true: active groups only; false: inactive only"
     )
@@ -63,9 +63,6 @@ class TargetGroupFilterSet(django_filters.FilterSet):
         for name in self.data:
             if name not in self.filters:
                 self.form.add_error(None, f"{name[:40]}: unknown query parameter")
-                valid = False
-            elif len(self.data.getlist(name)) > 1:
-                self.form.add_error(name, "is given more than once")
                 valid = False
         for name in ("targetEvaluationType", "trackingType", "name"):
             if name in self.data and not self.data.get(name, "").strip():

@@ -18,6 +18,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from config.ids import MAX_LONG
 from targets.api.schema import AttributionSerializer, ErrorItemSerializer
 from targets.clock import parse_instant
 from targets.formats import attribution_time, instant_z
@@ -29,9 +30,8 @@ from targets.models import (
     TargetType,
     TrackingType,
 )
-from targets.selectors import number
+from targets.serialize import number
 
-MAX_LONG = 2**63 - 1
 MAX_USER_IDS = 1000
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 

@@ -6,7 +6,6 @@ see only the groups of the one org they may write to (the caller's, or with DATA
 parent's child). A group outside that set answers the same 404 as an id that does not exist.
 """
 
-import re
 from contextlib import contextmanager
 
 from django.db.models import Prefetch
@@ -25,6 +24,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from config.exceptions import APIError, Codes, envelope
+from config.ids import parse_long_id
 from customers.models import Org
 from customers.permissions import CanConfigureTargetGroups
 from customers.scopes import parse_headers, readable_org_ids, writable_org_id
@@ -54,8 +54,6 @@ from targets.models import EnrolmentSource, MilestoneTrigger, Streak, TargetGrou
 from targets.refresh import refresh_states
 from targets.services import ConfigurationConflict
 
-MAX_LONG = 2**63 - 1
-_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 # Warnings about customer progress (kept, or why a delete deactivated instead) carry this code.
 PROGRESS_WARNING = Codes.CONFLICT
 
@@ -541,9 +539,10 @@ class TargetGroupViewSet(viewsets.ModelViewSet):
 
     def get_object(self):
         raw = str(self.kwargs.get("pk", ""))
-        if not _DIGITS.fullmatch(raw) or not 0 < int(raw) <= MAX_LONG:
+        group_id = parse_long_id(raw)
+        if group_id is None:
             raise Http404
-        group = self.get_queryset().select_related("org").filter(pk=int(raw)).first()
+        group = self.get_queryset().select_related("org").filter(pk=group_id).first()
         if group is None:
             raise Http404
         return group

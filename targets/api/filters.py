@@ -1,16 +1,12 @@
 """Query parameters of the read endpoint, validated by a django-filter FilterSet: an invalid
 value is a 400, never ignored (SPEC §3)."""
 
-import re
-
 import django_filters
 from django import forms
 
+from config.ids import parse_long_id
 from targets.models import TargetGroup
-from targets.selectors import Filters
-
-MAX_LONG = 2**63 - 1
-_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+from targets.serialize import Filters
 
 
 class StrictBooleanField(forms.Field):
@@ -33,10 +29,10 @@ class LongIdField(forms.Field):
     def to_python(self, value):
         if value is None:
             return None
-        text = str(value).strip()
-        if not _DIGITS.fullmatch(text) or not 0 < int(text) <= MAX_LONG:
+        number = parse_long_id(str(value).strip())
+        if number is None:
             raise forms.ValidationError(f"must be a positive 64-bit integer, got {str(value)[:40]!r}")
-        return int(text)
+        return number
 
 
 class StrictBooleanFilter(django_filters.Filter):
@@ -47,7 +43,20 @@ class LongIdFilter(django_filters.Filter):
     field_class = LongIdField
 
 
-class UserTargetGroupsFilterSet(django_filters.FilterSet):
+class SingleValuedFilterSet(django_filters.FilterSet):
+    """A FilterSet whose parameters may each be given once: `?a=1&a=2` is a 400, never a
+    silent pick of one value."""
+
+    def is_valid(self):
+        valid = super().is_valid()
+        for name in self.filters:
+            if len(self.data.getlist(name)) > 1:
+                self.form.add_error(name, "is given more than once")
+                valid = False
+        return valid
+
+
+class UserTargetGroupsFilterSet(SingleValuedFilterSet):
     """`includeInactive`, `includeInactiveTargets` (default false) and `targetRuleId`.
     The selector applies them (the first one chooses periods, not rows of a queryset); this
     FilterSet is what validates them and documents them in the schema."""
@@ -66,14 +75,6 @@ class UserTargetGroupsFilterSet(django_filters.FilterSet):
 
     def _noop(self, queryset, name, value):
         return queryset
-
-    def is_valid(self):
-        valid = super().is_valid()
-        for name in self.filters:
-            if len(self.data.getlist(name)) > 1:
-                self.form.add_error(name, "is given more than once")
-                valid = False
-        return valid
 
     def cleaned(self) -> Filters:
         data = self.form.cleaned_data

@@ -11,11 +11,11 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from config.ids import MAX_LONG
 from customers.models import Customer
 from targets.models import EvaluationType, TargetEntity, TargetType, TrackingType
 
 GATEWAY_PREFIX = "/api_gateway/intouch-api-v3/"
-MAX_LONG = 2**63 - 1
 
 # The response's formats, as patterns: `…WithTimeStamp` / `…AchievedDateTime`, and UTC dates.
 INSTANT_Z = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"

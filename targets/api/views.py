@@ -1,13 +1,12 @@
 """API views. Each validates its input, calls one domain function, and renders."""
 
-import re
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
 from config.exceptions import APIError, Codes, envelope
+from config.ids import parse_long_id
 from config.routers import replica_reads
 from customers.permissions import CanReadTargetGroups
 from customers.scopes import parse_headers, readable_org_ids
@@ -17,14 +16,12 @@ from targets.api.filters import UserTargetGroupsFilterSet
 from targets.models import TargetGroup
 from targets.selectors import user_target_groups
 
-MAX_LONG = 2**63 - 1
-_DIGITS = re.compile(r"[0-9]+", re.ASCII)
-
 
 def parse_user_id(raw: str) -> int:
-    if not _DIGITS.fullmatch(raw or "") or not 0 < int(raw) <= MAX_LONG:
+    user_id = parse_long_id(raw)
+    if user_id is None:
         raise APIError(status.HTTP_400_BAD_REQUEST, Codes.INVALID_USER_ID, "Invalid userId")
-    return int(raw)
+    return user_id
 
 
 def scope_org_ids(request):

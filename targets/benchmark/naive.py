@@ -30,8 +30,7 @@ from targets.models import (
     UserStreak,
     UserTarget,
 )
-from targets.outcomes import PeriodOutcome, agnostic_current_index, period_achieved_at, streak_state
-from targets.periods import contains
+from targets.serialize import group_progress
 
 
 def _number(value):
@@ -223,9 +222,7 @@ class StreakSerializer(serializers.ModelSerializer):
         ]
 
     def _state(self, streak):
-        return streak_state(
-            self.context["outcomes"], needed=streak.target_count_of_sequence, continuous=streak.continuous
-        )
+        return self.context["states"][streak.id]
 
     def get_userStreakId(self, streak):
         mine = streak.user_streaks.all()
@@ -268,63 +265,37 @@ class TargetGroupSerializer(serializers.ModelSerializer):
         ]
 
     def _progress(self, group):
-        """Per period: (user target per rule, when the group achieved it, the completing target)."""
+        """The request-time rules (current period, streaks), from the read model's one function."""
         if not hasattr(group, "_naive_progress"):
-            rules = [r for r in group.rules.all() if r.active]
-            by_period = []
-            for period in group.periods.all():
-                mine = {
-                    ut.rule_id: ut
-                    for rule in rules
-                    for ut in rule.user_targets.all()
-                    if ut.period_id == period.id
-                }
-                at = period_achieved_at(
-                    (mine.get(r.id).achieved_at if mine.get(r.id) else None) for r in rules
-                )
-                achieved = [ut for ut in mine.values() if ut.achieved_at is not None]
-                completing = max(achieved, key=lambda ut: ut.achieved_at) if achieved else None
-                by_period.append((period, mine, at, completing))
-            group._naive_progress = (rules, by_period)
+            rules = list(group.rules.all())
+            group._naive_progress = group_progress(
+                group,
+                periods=list(group.periods.all()),
+                rules=rules,
+                user_targets={(ut.rule_id, ut.period_id): ut for r in rules for ut in r.user_targets.all()},
+                streaks=list(group.streaks.all()),
+                now=self.context["now"],
+            )
         return group._naive_progress
 
-    def _outcomes(self, group):
-        now = self.context["now"]
-        agnostic = group.target_evaluation_type == "PERIOD_AGNOSTIC_WINDOW"
-        return [
-            PeriodOutcome(at, closed=period.end < now and not agnostic, user_target_id=c.id if c else None)
-            for period, _mine, at, c in self._progress(group)[1]
-        ]
-
     def get_streaks(self, group):
-        serializer = StreakSerializer(
-            group.streaks.all(), many=True, context={**self.context, "outcomes": self._outcomes(group)}
-        )
-        return serializer.data
+        if group.tracking_type not in STREAK_TRACKING:
+            return None  # left out of the group by to_representation
+        states = {streak.id: state for streak, state in self._progress(group).streaks}
+        context = {**self.context, "states": states}
+        return StreakSerializer(group.streaks.all(), many=True, context=context).data
 
     def get_targets(self, group):
-        now = self.context["now"]
-        rules, by_period = self._progress(group)
-        if group.target_evaluation_type == "PERIOD_AGNOSTIC_WINDOW":
-            index = agnostic_current_index([at is not None for _p, _m, at, _c in by_period])
-            current = [i == index for i in range(len(by_period))]
-        else:
-            current = [contains(p.start, p.end, now) for p, _m, _a, _c in by_period]
-        streak_at = {}
-        if group.tracking_type in STREAK_TRACKING:
-            outcomes = self._outcomes(group)
-            for streak in group.streaks.all():
-                state = streak_state(
-                    outcomes, needed=streak.target_count_of_sequence, continuous=streak.continuous
-                )
-                if state.achieved_user_target_id is not None:
-                    streak_at.setdefault(state.achieved_user_target_id, state.achieved_at)
+        progress = self._progress(group)
         rows = []
-        for rule in rules:
-            for i, (period, mine, _at, _c) in enumerate(by_period):
-                ut = mine.get(rule.id)
-                achieved = streak_at.get(ut.id) if ut else None
-                rows.append(Target(group, rule, period, ut, current[i], achieved))
+        for rule in group.rules.all():
+            if not rule.active:
+                continue
+            mine = {ut.period_id: ut for ut in rule.user_targets.all()}
+            for i, period in enumerate(group.periods.all()):
+                ut = mine.get(period.id)
+                achieved = progress.streak_achieved_at.get(ut.id) if ut else None
+                rows.append(Target(group, rule, period, ut, progress.current[i], achieved))
         return TargetSerializer(rows, many=True, context=self.context).data
 
     def to_representation(self, group):

@@ -8,14 +8,27 @@ with keyword-only arguments and a fixed number of queries whatever the number of
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 
 from django.db import connection
-from django.db.models import Count, F, Q, Sum, Window
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Window,
+)
 from django.db.models.functions import RowNumber
 
+from config.ids import MAX_LONG as MAX_ID
+from config.ids import is_long_id
 from customers.models import Customer, CustomerProfile, Org
 from targets.models import (
-    Enrolment,
     GroupEnrolment,
     PeriodTargetValue,
     Streak,
@@ -26,9 +39,9 @@ from targets.models import (
     UserStreak,
     UserTarget,
 )
+from targets.outcomes import achieving_rules
 from targets.periods import contains
 
-MAX_ID = 2**63 - 1
 BUCKETS = 11  # 0–10 %, 10–20 %, …, 90–100 %, ≥ 100 %
 LEADERBOARD_SIZE = 10
 
@@ -120,35 +133,25 @@ def customer_rows(*, customers, org_ids) -> list[CustomerRow]:
 
 
 def active_program_counts(*, customers: dict[int, int], org_ids) -> dict[int, int]:
-    """customer id -> number of active groups it is associated with (SPEC §3: ALL_CUSTOMERS
-    groups of its own org, plus groups it is enrolled in), in two queries.
-    `customers` maps customer id -> org id."""
-    by_org = dict(
-        TargetGroup.objects.filter(
-            org_id__in=set(customers.values()) & set(org_ids),
-            active=True,
-            enrolment=Enrolment.ALL_CUSTOMERS,
-        )
-        .values("org_id")
-        .annotate(n=Count("id"))
-        .values_list("org_id", "n")
+    """customer id -> number of active groups of the orgs in scope it is associated with
+    (`TargetGroup.objects.associated_with`), in one query. `customers` maps customer id -> org id."""
+    groups = (
+        TargetGroup.objects.filter(org_id__in=org_ids, active=True)
+        .associated_with(customer_id=OuterRef("id"), org_id=OuterRef("org_id"))
+        .order_by()
+        .annotate(n=Func(F("id"), function="COUNT"))
+        .values("n")
     )
-    enrolled = dict(
-        GroupEnrolment.objects.filter(
-            customer_id__in=customers, group__active=True, group__org_id__in=org_ids
-        )
-        # Already counted: an ALL_CUSTOMERS group of the customer's own org.
-        .exclude(group__enrolment=Enrolment.ALL_CUSTOMERS, group__org_id=F("customer__org_id"))
-        .values("customer_id")
-        .annotate(n=Count("group_id", distinct=True))
-        .values_list("customer_id", "n")
+    return dict(
+        Customer.objects.filter(id__in=customers)
+        .annotate(n=Subquery(groups, output_field=IntegerField()))
+        .values_list("id", "n")
     )
-    return {cid: by_org.get(org_id, 0) + enrolled.get(cid, 0) for cid, org_id in customers.items()}
 
 
 def customer_org_id(*, customer_id: int, org_ids) -> int | None:
     """The customer's org when it is in scope, else None."""
-    if not 0 < customer_id <= MAX_ID:
+    if not is_long_id(customer_id):
         return None
     return (
         Customer.objects.filter(id=customer_id, org_id__in=org_ids).values_list("org_id", flat=True).first()
@@ -220,15 +223,18 @@ def _bucket_case(progress: str) -> str:
     return f"CASE {whens} ELSE 0 END"
 
 
-def period_distribution(*, group_id: int, org_id: int, rule_count: int):
+def period_distribution(*, group_id: int, org_id: int, rule_ids: list[int]):
     """Per period sequence and progress bucket: the number of customers, and how many of them
     achieved the period, in one aggregate query.
 
-    A customer's progress in a period is the smallest ratio achieved / target over the group's
-    rules (a rule without a row counts 0), since the group achieves a period only when every
-    rule does (UNIFIED); for one-rule groups it is simply that rule's ratio. Targets honour the
-    per-period overrides. Periods are matched by sequence so that CYCLIC groups, whose periods
-    belong to each customer, aggregate their n-th cycles together."""
+    Only the group's achieving rules count, `rule_ids` (`targets.outcomes.achieving_rules`: the
+    active ones): a customer achieved a period when it achieved every one of them, as the API and the
+    engine decide it (`period_achievement`), and its progress is the smallest ratio achieved /
+    target over them (a rule without a row counts 0); for one-rule groups simply that rule's
+    ratio. Targets honour the per-period overrides. Periods are matched by sequence so that
+    CYCLIC groups, whose periods belong to each customer, aggregate their n-th cycles together."""
+    if not rule_ids:
+        return []  # nothing to achieve, no progress to show
     ut = UserTarget._meta.db_table
     period = TargetPeriod._meta.db_table
     rule = TargetRule._meta.db_table
@@ -243,7 +249,7 @@ def period_distribution(*, group_id: int, org_id: int, rule_count: int):
             JOIN {rule} r ON r.id = u.rule_id
             JOIN {period} p ON p.id = u.period_id
             LEFT JOIN {override} v ON v.rule_id = u.rule_id AND v.period_id = u.period_id
-            WHERE u.org_id = %s AND r.group_id = %s
+            WHERE u.org_id = %s AND r.group_id = %s AND r.id IN ({", ".join(["%s"] * len(rule_ids))})
             GROUP BY p.sequence, u.customer_id
         ), scored AS (
             SELECT seq,
@@ -258,8 +264,9 @@ def period_distribution(*, group_id: int, org_id: int, rule_count: int):
         GROUP BY 1, 2
         ORDER BY 1, 2
     """
+    n = len(rule_ids)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [org_id, group_id, rule_count, rule_count])
+        cursor.execute(sql, [org_id, group_id, *rule_ids, n, n])
         return cursor.fetchall()
 
 
@@ -339,8 +346,9 @@ def program_overview(*, group_id: int, org_ids, now: datetime) -> ProgramOvervie
     if group["target_evaluation_type"] != "FIXED_CALENDAR_WINDOW":
         for stats in periods.values():
             stats.current = False  # no shared calendar: each customer has its own current period
+    achieving = [r.id for r in achieving_rules(SimpleNamespace(**rule) for rule in rules.values())]
     for seq, bucket, count, achieved in period_distribution(
-        group_id=group_id, org_id=org_id, rule_count=max(len(rules), 1)
+        group_id=group_id, org_id=org_id, rule_ids=achieving
     ):
         stats = periods.get(seq) or periods.setdefault(seq, PeriodStats(seq))
         stats.buckets[bucket] += count
@@ -355,10 +363,19 @@ def program_overview(*, group_id: int, org_ids, now: datetime) -> ProgramOvervie
         .order_by("id")
         .values_list("id", "name", "target_count_of_sequence", "continuous")
     ]
-    associated = Customer.objects.filter(
-        Q(id__in=GroupEnrolment.objects.filter(group_id=group_id).values("customer_id"))
-        | (Q(org_id=org_id) if group["enrolment"] == Enrolment.ALL_CUSTOMERS else Q(pk__in=[]))
-    ).count()
+    covered = TargetGroup.objects.filter(id=group_id).associated_with(
+        customer_id=OuterRef("id"), org_id=OuterRef("org_id")
+    )
+    # The first filter only narrows the rows to test (customers of the group's org or enrolled
+    # in it) so that the rule, `associated_with`, is not evaluated for every customer.
+    associated = (
+        Customer.objects.filter(
+            Q(org_id=org_id)
+            | Q(id__in=GroupEnrolment.objects.filter(group_id=group_id).values("customer_id"))
+        )
+        .filter(Exists(covered))
+        .count()
+    )
     if streaks:
         counts = {}
         for sid, status, n in (

@@ -19,6 +19,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from config.exceptions import Codes, envelope, error_body
+from config.ids import is_long_id
 from targets import clock
 from targets.selectors import Filters, user_target_groups
 from targets.staff import display, queries
@@ -140,7 +141,7 @@ def customer_data(request, user_id, *, org_ids):
             error_body(Codes.INVALID_INPUT, f"Invalid input: {form.errors.as_text()}"), status=400
         )
     data = None
-    if 0 < user_id <= queries.MAX_ID:
+    if is_long_id(user_id):
         data = user_target_groups(
             customer_id=user_id, org_ids=org_ids, now=clock.now(), filters=form.filters()
         )
@@ -163,7 +164,7 @@ def program_list(request, *, org_ids):
 @staff_page
 def program_detail(request, group_id, *, org_ids):
     overview = None
-    if 0 < group_id <= queries.MAX_ID:
+    if is_long_id(group_id):
         overview = queries.program_overview(group_id=group_id, org_ids=org_ids, now=clock.now())
     if overview is None:
         raise Http404("No such program in your orgs.")

@@ -218,3 +218,40 @@ def test_the_program_page_costs_the_same_queries_for_3_and_30_participants(org_s
         assert sum(int(r.attrs["data-count"]) for r in doc.find_all("rect", cls="hbar")) > 0
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_achieved_counts_only_active_rules_as_the_api_does(org_staff, client_for, settings):
+    """A group with a retired (inactive) rule: a period is achieved when every ACTIVE rule is.
+    The program page counts the same achieved periods as the API's streak for that customer."""
+    from tests.api.support import PASSWORD, READ, api_user, body
+
+    org, client = org_staff()
+    settings.TARGETS_NOW = "2024-08-01T12:00:00Z"  # after the three periods
+    group = group_with_periods(
+        org=org,
+        periods=3,
+        tracking_type="NON_CONTINUOUS_STREAK",
+        streaks=(3,),
+        rule_kwargs=[{"name": "Spend"}, {"name": "Retired", "active": False}],
+    )
+    spend = group.rules.get(name="Spend")
+    retired = group.rules.get(name="Retired")
+    first, second, third = group.periods.order_by("sequence")
+    customer = CustomerFactory(org=org)
+    for period in (first, second):
+        progress(customer, spend, period, "1000", achieved=period.start + timedelta(hours=1))
+    progress(customer, retired, first, "3")  # the retired rule's old row: not achieved
+    progress(customer, spend, third, "10")
+
+    api = client_for(api_user(org).username, PASSWORD).get(
+        READ.format(customer.id), {"includeInactive": "true"}
+    )
+    streak = body(api)["data"]["targetGroups"][0]["streaks"][0]
+    assert streak["currentCount"] == 2
+
+    _, doc = program(client, group)
+    periods = participation(doc)
+    achieved = sum(achieved for _participants, achieved, _rate in periods.values())
+    assert achieved == streak["currentCount"]
+    assert periods["Cycle_1"][:2] == (1, 1) and periods["Cycle_2"][:2] == (1, 1)
+    assert periods["Cycle_3"][:2] == (1, 0)

@@ -304,3 +304,31 @@ def test_every_org_table_is_scoped_by_org():
         if "org" not in {f.name for f in model._meta.fields}
     ]
     assert unscoped == []
+
+
+def test_associated_with_is_all_customers_of_the_own_org_plus_enrolments(db):
+    from django.db.models import Exists, OuterRef
+
+    from customers.models import Customer
+    from targets.models import TargetGroup
+    from tests.factories import CustomerFactory, EnrolmentFactory, GroupFactory, OrgFactory
+
+    home, other = OrgFactory(), OrgFactory()
+    customer = CustomerFactory(org=home)
+    everyone = GroupFactory(org=home, enrolment="ALL_CUSTOMERS")
+    GroupFactory(org=other, enrolment="ALL_CUSTOMERS")  # another org's: not the customer's
+    GroupFactory(org=home, enrolment="EXPLICIT")  # not enrolled
+    enrolled = GroupFactory(org=other, enrolment="EXPLICIT")
+    EnrolmentFactory(group=enrolled, customer=customer)
+    mine = TargetGroup.objects.associated_with(customer_id=customer.id, org_id=home.id)
+    assert sorted(mine.values_list("id", flat=True)) == [everyone.id, enrolled.id]
+
+    # The same rule inside a Customer query, referring to the outer customer row.
+    counted = Customer.objects.filter(id=customer.id).filter(
+        Exists(
+            TargetGroup.objects.filter(id=enrolled.id).associated_with(
+                customer_id=OuterRef("id"), org_id=OuterRef("org_id")
+            )
+        )
+    )
+    assert list(counted.values_list("id", flat=True)) == [customer.id]
