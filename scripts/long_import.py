@@ -17,8 +17,10 @@ from datetime import datetime, timedelta
 from targets.importing import apply_batch, read_jsonl
 
 FIRST_CUSTOMER = 900000001
-START = datetime.fromisoformat("2024-08-09T00:00:00+00:00")
-SPAN = timedelta(days=40)
+# After the demo's own activity (up to its clock, 2024-08-30 09:21Z), inside its programs' windows
+# (to 2024-09-19): the lines arrive in event order, as a live feed or a chronological export does.
+START = datetime.fromisoformat("2024-08-30T10:00:00+00:00")
+SPAN = timedelta(days=20)
 
 
 def rss_mb():
@@ -56,10 +58,11 @@ def main(lines=300_000, customers=300, batch=1000):
         done = 0
         with open(path) as handle:
             pending = []
-            for number, item in enumerate(read_jsonl(handle), start=1):
+            for number, item, _size in read_jsonl(handle):
                 pending.append((number, item))
                 if len(pending) == batch:
-                    apply_batch(pending)
+                    counts, _ = apply_batch(pending)
+                    assert counts["applied"] == len(pending), counts
                     done += len(pending)
                     pending = []
                     if done % tenth == 0:
