@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "django_filters",
+    "nested_admin",
+    "simple_history",
     "oauth2_provider",
     "drf_spectacular",
     "drf_spectacular_sidecar",

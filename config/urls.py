@@ -28,6 +28,7 @@ oauth = ([path("token/", ThrottledTokenView.as_view(), name="token")], "oauth2_p
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("_nested_admin/", include("nested_admin.urls")),
     path("o/", include(oauth)),
     path("staff/", include("targets.staff.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -104,11 +104,13 @@ class ConfigurationInvalid(Exception):
 
 
 class ProgressConflict(ConfigurationConflict):
-    """The change would lose or reinterpret customer progress; `messages` says what and why."""
+    """The change would lose or reinterpret customer progress: `errors` (ConfigErrors, the
+    field each is about) and `messages` (their text, as the API answers 409)."""
 
-    def __init__(self, messages: list[str]):
-        self.messages = messages
-        super().__init__("; ".join(messages))
+    def __init__(self, errors: list[ConfigError]):
+        self.errors = errors
+        self.messages = [str(error) for error in errors]
+        super().__init__("; ".join(self.messages))
 
 
 @dataclass
@@ -351,10 +353,47 @@ def _progress(group) -> _Progress:
     return _Progress(periods, rules, triggers, streaks)
 
 
-def _write(*, group, data, actor, now, creating, partial) -> GroupWrite:
+@dataclass
+class GroupPlan:
+    """A write worked out but not applied: the group carrying its new settings (unsaved), the
+    rows it will have, what it had, and what is wrong with it."""
+
+    group: TargetGroup
+    creating: bool
+    generated: bool  # the periods come from the frequency settings
+    before: dict
+    originals: dict
+    periods: list
+    saved_periods: dict
+    rules: list
+    saved_rules: dict
+    streaks: list
+    saved_streaks: dict
+    errors: list[ConfigError]
+    duplicate_name: str | None
+
+
+def group_check(*, org, data: dict, group: TargetGroup | None = None, partial: bool = False) -> GroupPlan:
+    """What group_create (no `group`) or group_update would do with `data`, without writing:
+    raises ConfigurationInvalid or ProgressConflict exactly as they would. The admin calls it
+    while validating its forms, so that both doors refuse the same changes for the same reasons."""
+    target = (
+        TargetGroup(org=org) if group is None else TargetGroup.objects.select_related("org").get(pk=group.pk)
+    )
+    plan = group_plan(group=target, data=data, creating=group is None, partial=partial)
+    _raise_invalid(plan)
+    if not plan.creating:
+        conflicts = progress_conflicts(target, plan)
+        if conflicts:
+            raise ProgressConflict(conflicts)
+    return plan
+
+
+def group_plan(*, group, data, creating, partial) -> GroupPlan:
+    """Apply `data` to `group` in memory and plan its periods, rules and streaks (nothing is
+    written; the saved rows are read)."""
     tz = group.org.tz
     errors: list[ConfigError] = []
-    warnings: list[str] = []
     before = {f: getattr(group, f) for f in (*GROUP_FIELDS, "preferred_till_id")}
 
     for name in GROUP_FIELDS:
@@ -379,12 +418,14 @@ def _write(*, group, data, actor, now, creating, partial) -> GroupWrite:
         "rules": {rid: {f: getattr(r, f) for f in RULE_FIELDS} for rid, r in saved_rules.items()},
     }
 
+    generated = False
     if "periods" in data:
         periods, period_errors = _plan_explicit_periods(group, data["periods"], saved_periods, tz)
         errors += period_errors
     elif not partial or schedule_changed:
         periods, period_errors = _plan_generated_periods(group, saved_periods)
         errors += period_errors
+        generated = True
     else:
         periods = sorted(saved_periods.values(), key=lambda p: p.sequence)
 
@@ -404,28 +445,40 @@ def _write(*, group, data, actor, now, creating, partial) -> GroupWrite:
 
     errors += validate_group(group_spec(group, periods=periods, rules=rules, streaks=streaks))
     errors += _cyclic_settings_errors(group, tz)
-    duplicate = _duplicate_name(group)
-    if errors or duplicate:
-        raise ConfigurationInvalid(_unique(errors), duplicate_name=duplicate)
+    return GroupPlan(
+        group=group,
+        creating=creating,
+        generated=generated,
+        before=before,
+        originals=originals,
+        periods=periods,
+        saved_periods=saved_periods,
+        rules=rules,
+        saved_rules=saved_rules,
+        streaks=streaks,
+        saved_streaks=saved_streaks,
+        errors=_unique(errors),
+        duplicate_name=_duplicate_name(group),
+    )
+
+
+def _raise_invalid(plan):
+    if plan.errors or plan.duplicate_name:
+        raise ConfigurationInvalid(plan.errors, duplicate_name=plan.duplicate_name)
+
+
+def _write(*, group, data, actor, now, creating, partial) -> GroupWrite:
+    warnings: list[str] = []
+    plan = group_plan(group=group, data=data, creating=creating, partial=partial)
+    _raise_invalid(plan)
 
     if not creating:
         progress = _progress(group)
-        conflicts = _conflicts(
-            group,
-            before,
-            progress,
-            originals,
-            periods,
-            saved_periods,
-            rules,
-            saved_rules,
-            streaks,
-            saved_streaks,
-        )
+        conflicts = progress_conflicts(group, plan, progress=progress)
         if conflicts:
             raise ProgressConflict(conflicts)
         if (
-            before["enrolment"] == Enrolment.ALL_CUSTOMERS
+            plan.before["enrolment"] == Enrolment.ALL_CUSTOMERS
             and group.enrolment == Enrolment.EXPLICIT
             and progress.any
         ):
@@ -444,10 +497,10 @@ def _write(*, group, data, actor, now, creating, partial) -> GroupWrite:
             raise ConfigurationInvalid([], duplicate_name=group.name) from None
         raise
 
-    _save_periods(group, periods, saved_periods, generated="periods" not in data, creating=creating)
-    _save_rules(group, rules, saved_rules, now=None if creating else now)
-    _save_streaks(group, streaks, saved_streaks)
-    sync_pauses(group=group, rules=rules, now=now)
+    _save_periods(group, plan.periods, plan.saved_periods, generated=plan.generated, creating=creating)
+    _save_rules(group, plan.rules, plan.saved_rules, now=None if creating else now)
+    _save_streaks(group, plan.streaks, plan.saved_streaks)
+    sync_pauses(group=group, rules=plan.rules, now=now)
     if not creating or group.count_activity_from is not None:
         refresh_after_change(group=group, now=now, reason="created" if creating else "configuration changed")
     return GroupWrite(group=group, warnings=warnings)
@@ -666,12 +719,16 @@ def _plan_streaks(group, items, saved):
     return planned, errors
 
 
-def _conflicts(
-    group, before, progress, originals, periods, saved_periods, rules, saved_rules, streaks, saved_streaks
-) -> list[str]:
-    """Why the planned change would lose or reinterpret customer progress (empty: it would not)."""
+def progress_conflicts(group, plan: GroupPlan, *, progress: "_Progress | None" = None) -> list[ConfigError]:
+    """Why the planned change would lose or reinterpret customer progress (empty: it would not).
+    Each conflict names the field it is about, in the API's vocabulary, like a ConfigError."""
+    progress = _progress(group) if progress is None else progress
     if not progress.any:
         return []
+    before, originals = plan.before, plan.originals
+    periods, saved_periods = plan.periods, plan.saved_periods
+    rules, saved_rules = plan.rules, plan.saved_rules
+    streaks, saved_streaks = plan.streaks, plan.saved_streaks
     messages = []
     for name in ("target_evaluation_type", "tracking_type"):
         if getattr(group, name) != before[name]:
@@ -738,7 +795,13 @@ def _conflicts(
             messages.append(
                 f"streaks: streak {streak.name!r} (id {sid}) holds customer streaks; it cannot be deleted"
             )
-    return messages
+    return [_conflict(message) for message in messages]
+
+
+def _conflict(message: str) -> ConfigError:
+    path, _, text = message.partition(": ")
+    section = path.split("[")[0].split(".")[0]
+    return ConfigError(section if section in ("periods", "targets", "streaks") else "group", path, text)
 
 
 def _enrol_progress_holders(group, now) -> int:

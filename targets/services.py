@@ -5,8 +5,7 @@ the API's views call these, never the other way round."""
 
 from django.db import transaction
 
-from targets.models import Pause, TargetGroup, TargetPeriod, UserTarget
-from targets.periods import group_windows
+from targets.models import Pause, TargetGroup
 from targets.validation import GroupSpec, PeriodSpec, RuleSpec, StreakSpec, TriggerSpec
 
 
@@ -56,36 +55,6 @@ def _triggers(rule):
     if pending is not None:
         return pending
     return list(rule.triggers.all()) if rule.pk else []
-
-
-def periods_with_progress(group: TargetGroup):
-    """Ids of the group's periods that hold customer progress."""
-    return set(UserTarget.objects.filter(period__group=group).values_list("period_id", flat=True).distinct())
-
-
-@transaction.atomic
-def group_generate_periods(*, group: TargetGroup) -> list[TargetPeriod]:
-    """Replace the group's shared periods by those its frequency settings give.
-
-    Periods that already hold progress are kept as they are; regenerating would move or delete
-    them, so a group with progress is refused with ConfigurationConflict."""
-    if periods_with_progress(group):
-        raise ConfigurationConflict(
-            "periods with customer progress cannot be regenerated; edit the periods without progress instead"
-        )
-    windows = group_windows(group)
-    group.periods.filter(customer__isnull=True).delete()
-    return TargetPeriod.objects.bulk_create(
-        TargetPeriod(
-            org_id=group.org_id,
-            group=group,
-            sequence=w.sequence,
-            ref_code=w.ref_code,
-            start=w.start,
-            end=w.end,
-        )
-        for w in windows
-    )
 
 
 @transaction.atomic

@@ -41,15 +41,27 @@ def page_data(response):
     data = {}
     _form_values(response.context["adminform"].form, data)
     for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        initial = formset.initial_form_count()
-        data[f"{formset.prefix}-TOTAL_FORMS"] = str(initial)
-        data[f"{formset.prefix}-INITIAL_FORMS"] = str(initial)
-        data[f"{formset.prefix}-MIN_NUM_FORMS"] = "0"
-        data[f"{formset.prefix}-MAX_NUM_FORMS"] = "1000"
-        for form in formset.forms[:initial]:
-            _form_values(form, data)
+        _formset_values(inline.formset, data)
     return data
+
+
+def _formset_values(formset, data):
+    """A formset's management form and existing rows, and the formsets nested in its rows
+    (django-nested-admin: a rule's milestone triggers)."""
+    initial = formset.initial_form_count()
+    data[f"{formset.prefix}-TOTAL_FORMS"] = str(initial)
+    data[f"{formset.prefix}-INITIAL_FORMS"] = str(initial)
+    data[f"{formset.prefix}-MIN_NUM_FORMS"] = "0"
+    data[f"{formset.prefix}-MAX_NUM_FORMS"] = "1000"
+    for form in formset.forms[:initial]:
+        _form_values(form, data)
+        for nested in getattr(form, "nested_formsets", []):
+            _formset_values(nested, data)
+
+
+def nested_prefixes(row_prefix):
+    """The prefixes of the formsets nested in a row of the group page (a rule's triggers)."""
+    return [f"{row_prefix}-triggers"] if row_prefix.startswith("rules-") else []
 
 
 def put(data, name, value):
@@ -67,11 +79,18 @@ def put(data, name, value):
 
 
 def add_row(data, prefix, **values):
-    """Append an inline row; returns its index."""
+    """Append an inline row (with empty management forms for what nests in it, as the page's
+    script adds them); returns its index."""
     index = int(data[f"{prefix}-TOTAL_FORMS"])
     for key, value in values.items():
         put(data, f"{prefix}-{index}-{key}", value)
     data[f"{prefix}-TOTAL_FORMS"] = str(index + 1)
+    for nested in nested_prefixes(f"{prefix}-{index}"):
+        if f"{nested}-TOTAL_FORMS" not in data:
+            data[f"{nested}-TOTAL_FORMS"] = "0"
+            data[f"{nested}-INITIAL_FORMS"] = "0"
+            data[f"{nested}-MIN_NUM_FORMS"] = "0"
+            data[f"{nested}-MAX_NUM_FORMS"] = "1000"
     return index
 
 
@@ -98,9 +117,15 @@ def all_errors(response):
     for messages in form.errors.values():
         out += list(messages)
     for admin_formset in response.context["inline_admin_formsets"]:
-        formset = admin_formset.formset
-        out += list(formset.non_form_errors())
-        for row in formset.forms:
-            for messages in row.errors.values():
-                out += list(messages)
+        out += _formset_errors(admin_formset.formset)
+    return out
+
+
+def _formset_errors(formset):
+    out = list(formset.non_form_errors())
+    for row in formset.forms:
+        for messages in row.errors.values():
+            out += list(messages)
+        for nested in getattr(row, "nested_formsets", []):
+            out += _formset_errors(nested)
     return out

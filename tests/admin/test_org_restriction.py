@@ -3,7 +3,7 @@
 customers or tills in forms; staff50363 sees its own; a staff user without an actor sees
 nothing; the superuser sees every org."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -87,13 +87,13 @@ def group_data(client, **fields):
         "target_evaluation_type": "FIXED_CALENDAR_WINDOW",
         "tracking_type": "DEFAULT",
         "frequency_type": "DAILY",
-        "start": utc(2024, 9, 1),
-        "end": utc(2024, 9, 1, 23, 59, 59),
+        "start_day": date(2024, 9, 1),
+        "end_day": date(2024, 9, 1),
         **fields,
     }
     for name, value in values.items():
         put(data, name, value)
-    add_row(data, "periods", ref_code="Cycle_1", start=utc(2024, 9, 1), end=utc(2024, 9, 1, 23, 59, 59))
+    add_row(data, "periods", ref_code="Cycle_1", start_day=date(2024, 9, 1), end_day=date(2024, 9, 1))
     add_row(
         data,
         "rules",

@@ -2,7 +2,7 @@
 every invalid configuration shows a form error and saves nothing; valid saves fill the org of
 child rows and the attribution; the generate-periods and activate/deactivate actions."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -150,15 +150,15 @@ def test_adding_a_group_with_children_sets_their_org_and_the_attribution(admin_c
     put(data, "tracking_type", "NON_CONTINUOUS_STREAK")
     put(data, "frequency_type", "DAILY")
     put(data, "total_periods", 3)
-    put(data, "start", utc(2024, 9, 1))
-    put(data, "end", utc(2024, 9, 3, 23, 59, 59))
+    put(data, "start_day", date(2024, 9, 1))
+    put(data, "end_day", date(2024, 9, 3))
     for day in (1, 2, 3):
         add_row(
             data,
             "periods",
             ref_code=f"Cycle_{day}",
-            start=utc(2024, 9, day),
-            end=utc(2024, 9, day, 23, 59, 59),
+            start_day=date(2024, 9, day),
+            end_day=date(2024, 9, day),
         )
     add_row(
         data,
@@ -201,7 +201,7 @@ def test_periods_are_numbered_by_start_and_ref_codes_can_be_swapped(admin_client
     first, second = row_of(data, "periods", "id", 66783), row_of(data, "periods", "id", 66784)
     put(data, f"periods-{first}-ref_code", "period44456")
     put(data, f"periods-{second}-ref_code", "period4445")
-    add_row(data, "periods", ref_code="early", start=utc(2024, 8, 14), end=utc(2024, 8, 15, 23, 59, 59))
+    add_row(data, "periods", ref_code="early", start_day=date(2024, 8, 14), end_day=date(2024, 8, 15))
     response = admin_client.post(change_url(51922), data)
     assert response.status_code == 302, all_errors(response)
     assert list(
@@ -216,26 +216,26 @@ def test_periods_are_numbered_by_start_and_ref_codes_can_be_swapped(admin_client
 def test_overlapping_fixed_period_is_refused(admin_client):
     data = open_change(admin_client, 53230)
     index = add_row(
-        data, "periods", ref_code="Cycle_6", start=utc(2024, 8, 30, 12), end=utc(2024, 8, 31, 23, 59, 59)
+        data, "periods", ref_code="Cycle_6", start_day=date(2024, 8, 30), end_day=date(2024, 8, 31)
     )
     response = rejected(admin_client, 53230, data)
-    assert inline(response, "periods").forms[index].errors["start"] == ["Overlaps Cycle_5"]
+    assert inline(response, "periods").forms[index].errors["start_day"] == ["Overlaps Cycle_5"]
     assert b"Overlaps Cycle_5" in response.content
 
 
 def test_group_ending_before_it_starts_is_refused(admin_client):
     data = open_change(admin_client, 53230)
-    put(data, "end", utc(2024, 8, 25))
+    put(data, "end_day", date(2024, 8, 25))
     response = rejected(admin_client, 53230, data)
-    assert response.context["adminform"].form.errors["end"] == ["The end is before the start."]
+    assert response.context["adminform"].form.errors["end_day"] == ["The end is before the start."]
 
 
 def test_period_ending_before_it_starts_is_refused(admin_client):
     data = open_change(admin_client, 53230)
     row = row_of(data, "periods", "id", 68691)
-    put(data, f"periods-{row}-end", utc(2024, 8, 25, 23, 59, 59))
+    put(data, f"periods-{row}-end_day", date(2024, 8, 25))
     response = rejected(admin_client, 53230, data)
-    assert inline(response, "periods").forms[row].errors["end"] == ["The period ends before it starts."]
+    assert inline(response, "periods").forms[row].errors["end_day"] == ["Is before first day"]
 
 
 def test_repeated_ref_code_is_refused(admin_client):
@@ -258,14 +258,18 @@ def test_second_rule_on_a_default_group_is_refused(admin_client):
         target_value="3",
     )
     response = rejected(admin_client, 53230, data)
-    assert inline(response, "rules").non_form_errors() == ["A DEFAULT group needs exactly one target, got 2"]
+    assert inline(response, "rules").non_form_errors() == [
+        "A “One target” group needs exactly one target, got 2"
+    ]
 
 
 def test_unified_group_needs_two_to_ten_rules(admin_client):
     data = open_change(admin_client, 53230)
     put(data, "tracking_type", "UNIFIED")
     response = rejected(admin_client, 53230, data)
-    assert inline(response, "rules").non_form_errors() == ["A UNIFIED group needs 2 to 10 targets, got 1"]
+    assert inline(response, "rules").non_form_errors() == [
+        "A “Several targets, all needed” group needs 2 to 10 targets, got 1"
+    ]
 
 
 def test_sum_rule_without_attribute_is_refused(admin_client):
@@ -285,9 +289,9 @@ def test_rule_value_below_an_existing_trigger_is_refused(admin_client, demo):
     data = open_change(admin_client, group.id)
     put(data, "rules-0-target_value", "400")
     response = rejected(admin_client, group.id, data)
-    assert inline(response, "rules").forms[0].non_field_errors() == [
-        "Milestone “Halfway”: trigger value is above the target value 400"
-    ]
+    # The trigger row nested under the rule says it (the API: targets[0].milestones[0].triggerValue).
+    triggers = inline(response, "rules").forms[0].nested_formsets[0]
+    assert "above the target value" in triggers.forms[0].errors["trigger_value"][0]
 
 
 def test_streak_longer_than_the_number_of_periods_is_refused(admin_client):
@@ -312,7 +316,7 @@ def test_streak_on_a_non_streak_group_is_refused(admin_client):
     add_row(data, "streaks", name="Not here", target_count_of_sequence=1)
     response = rejected(admin_client, 53230, data)
     assert inline(response, "streaks").non_form_errors() == [
-        "Streaks need a STREAKS or NON_CONTINUOUS_STREAK group, not DEFAULT"
+        "Streaks need a “Streaks of consecutive periods” or “Streaks of any periods” group, not “One target”"
     ]
 
 
@@ -321,16 +325,16 @@ def test_switching_a_streak_group_to_default_is_refused(admin_client):
     put(data, "tracking_type", "DEFAULT")
     response = rejected(admin_client, 51922, data)
     assert inline(response, "streaks").non_form_errors() == [
-        "Streaks need a STREAKS or NON_CONTINUOUS_STREAK group, not DEFAULT"
+        "Streaks need a “Streaks of consecutive periods” or “Streaks of any periods” group, not “One target”"
     ]
 
 
 def test_periods_on_a_cyclic_group_are_refused(admin_client):
     data = open_change(admin_client, 53235)
-    add_row(data, "periods", ref_code="Shared", start=utc(2024, 8, 27), end=utc(2024, 8, 27, 23, 59, 59))
+    add_row(data, "periods", ref_code="Shared", start_day=date(2024, 8, 27), end_day=date(2024, 8, 27))
     response = rejected(admin_client, 53235, data)
     assert inline(response, "periods").non_form_errors() == [
-        "A CYCLIC_WINDOW group's periods are created per customer"
+        "A “Cycles from each customer's first activity” group's periods are created per customer"
     ]
 
 
@@ -346,10 +350,10 @@ def test_invalid_new_group_creates_nothing(admin_client):
     data = page_data(admin_client.get("/admin/targets/targetgroup/add/"))
     put(data, "org", 50363)
     put(data, "name", "Overlapping")
-    put(data, "start", utc(2024, 9, 1))
-    put(data, "end", utc(2024, 9, 3, 23, 59, 59))
-    add_row(data, "periods", ref_code="A", start=utc(2024, 9, 1), end=utc(2024, 9, 2, 23, 59, 59))
-    add_row(data, "periods", ref_code="B", start=utc(2024, 9, 2), end=utc(2024, 9, 3, 23, 59, 59))
+    put(data, "start_day", date(2024, 9, 1))
+    put(data, "end_day", date(2024, 9, 3))
+    add_row(data, "periods", ref_code="A", start_day=date(2024, 9, 1), end_day=date(2024, 9, 2))
+    add_row(data, "periods", ref_code="B", start_day=date(2024, 9, 2), end_day=date(2024, 9, 3))
     add_row(
         data,
         "rules",
@@ -367,7 +371,7 @@ def test_invalid_new_group_creates_nothing(admin_client):
     )
     response = admin_client.post("/admin/targets/targetgroup/add/", data)
     assert response.status_code == 200
-    assert inline(response, "periods").forms[1].errors["start"] == ["Overlaps A"]
+    assert inline(response, "periods").forms[1].errors["start_day"] == ["Overlaps A"]
     assert (TargetGroup.objects.count(), TargetPeriod.objects.count(), TargetRule.objects.count()) == (
         groups,
         periods,
@@ -384,7 +388,7 @@ def test_deleting_a_period_with_progress_is_refused(admin_client, demo):
     put(data, "periods-0-DELETE", True)
     response = rejected(admin_client, group.id, data)
     assert inline(response, "periods").non_form_errors() == [
-        "Period Cycle_1 holds customer progress and cannot be deleted."
+        f"Period Cycle_1 (id {period.id}) holds 1 customer target(s); it cannot be deleted"
     ]
 
 
@@ -410,6 +414,7 @@ def test_generate_periods_action_builds_the_periods(admin_client, demo):
         start=utc(2024, 1, 31),
         end=utc(2024, 4, 29, 23, 59, 59),
     )
+    RuleFactory(group=group)  # the action saves through the service: the group must be complete
     messages = run_action(admin_client, "generate_periods", group.id)
     assert messages == [f"{group}: 3 periods generated."]
     assert list(group.periods.order_by("sequence").values_list("ref_code", "start", "end", "org_id")) == [
@@ -428,14 +433,14 @@ def test_generate_periods_refuses_a_group_with_progress(admin_client, demo):
     UserTargetFactory(rule=rule, period=period, customer_id=347286146)
     before = group_state(group.id)
     messages = run_action(admin_client, "generate_periods", group.id)
-    assert len(messages) == 1 and "cannot be regenerated" in messages[0]
+    assert len(messages) == 1 and "holds 1 customer target(s); it cannot be deleted" in messages[0]
     assert group_state(group.id) == before
 
 
 def test_generate_periods_refuses_custom_frequency(admin_client):
     before = group_state(51922)  # CUSTOM frequency: its periods are given explicitly
     messages = run_action(admin_client, "generate_periods", 51922)
-    assert len(messages) == 1 and "CUSTOM periods are not generated" in messages[0]
+    assert len(messages) == 1 and "“Custom (periods typed in)” periods are not generated" in messages[0]
     assert group_state(51922) == before
 
 
@@ -447,16 +452,16 @@ def test_generate_periods_refuses_a_result_shorter_than_a_streak(admin_client, d
     StreakFactory(group=group, target_count_of_sequence=3)
     before = group_state(group.id)
     messages = run_action(admin_client, "generate_periods", group.id)
-    assert len(messages) == 1 and "is longer than the number of periods (2)" in messages[0]
+    assert len(messages) == 1 and "Is longer than the number of periods (2)" in messages[0]
     assert group_state(group.id) == before
 
 
 def test_deactivate_and_activate_actions(admin_client):
     messages = run_action(admin_client, "deactivate", 53230, 33008)
-    assert messages == ["2 group(s) deactivated."]
+    assert messages == ["2 program(s) deactivated."]
     assert set(TargetGroup.objects.filter(id__in=[53230, 33008]).values_list("active", flat=True)) == {False}
     group = TargetGroup.objects.get(id=53230)
     assert (group.last_updated_by_id, group.last_updated_on) == (4, NOW)
-    assert run_action(admin_client, "activate", 53230) == ["1 group(s) activated."]
+    assert run_action(admin_client, "activate", 53230) == ["1 program(s) activated."]
     assert TargetGroup.objects.get(id=53230).active is True
     assert TargetGroup.objects.get(id=33008).active is False

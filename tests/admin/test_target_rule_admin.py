@@ -128,7 +128,7 @@ def test_second_rule_on_a_default_group_is_refused(admin_client):
     t1fixed = TargetRule.objects.get(id=113753).group
     response = post_rejected(admin_client, ADD_URL, new_rule_data(admin_client, t1fixed))
     assert response.context["adminform"].form.non_field_errors() == [
-        "Group t1Fixed: a DEFAULT group needs exactly one target, got 2"
+        "Program t1Fixed: A “One target” group needs exactly one target, got 2"
     ]
 
 
