@@ -74,6 +74,7 @@ from targets.models import (
     UserTarget,
 )
 from targets.periods import PeriodGenerationError, group_windows
+from targets.refresh import group_refresh_state
 
 ADMIN_FORMSETS = "_admin_formsets"  # instance attribute: {child model: bound formset}
 
@@ -755,21 +756,23 @@ class TargetGroupAdmin(
 
     @admin.display(description="Progress refresh")
     def refresh_state(self, group):
+        """The engine's refresh of the customers a configuration change affects."""
         if not group or not group.pk:
             return "—"
-        try:
-            from targets.refresh import group_refresh_state
-        except ImportError:
-            return "Progress is refreshed when the configuration is saved."
         state = group_refresh_state(group)
         if state is None:
-            return "Nothing to refresh."
-        status = getattr(state, "status", None) or state.get("status")
-        done = getattr(state, "customers_done", None)
-        total = getattr(state, "customers_total", None)
-        if done is None and isinstance(state, dict):
-            done, total = state.get("customers_done"), state.get("customers_total")
-        return f"{str(status).title()}: {done} of {total} customers" if total is not None else str(status)
+            return "Never needed: the configuration has not changed since it was created."
+        words = {"PENDING": "Waiting", "RUNNING": "Running", "DONE": "Done", "FAILED": "Failed"}
+        when = timezone.localtime(state.finished_at or state.requested_at)
+        return format_html(
+            "{}: {} of {} customers ({}, {} {})",
+            words.get(state.status, state.status),
+            state.customers_done,
+            state.customers_total,
+            "in the background" if state.background else "with the save",
+            "finished" if state.finished_at else "requested",
+            when.strftime("%Y-%m-%d %H:%M %Z"),
+        )
 
     def get_urls(self):
         return [

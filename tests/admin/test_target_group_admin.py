@@ -2,6 +2,7 @@
 every invalid configuration shows a form error and saves nothing; valid saves fill the org of
 child rows and the attribution; the generate-periods and activate/deactivate actions."""
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -465,3 +466,11 @@ def test_deactivate_and_activate_actions(admin_client):
     assert run_action(admin_client, "activate", 53230) == ["1 program(s) activated."]
     assert TargetGroup.objects.get(id=53230).active is True
     assert TargetGroup.objects.get(id=33008).active is False
+
+
+def test_a_save_refreshes_progress_and_the_page_shows_the_refresh_state(admin_client):
+    data = open_change(admin_client, 53230)
+    assert admin_client.post(change_url(53230), data).status_code == 302
+    page = admin_client.get(change_url(53230)).content.decode()
+    assert "Progress refresh" in page
+    assert re.search(r"Done: (\d+) of \1 customers \(with the save, finished 2024-08-30 09:21 UTC\)", page)
