@@ -51,7 +51,7 @@ from customers.admin import (
     attributed_actor,
 )
 from customers.models import Org
-from targets import clock, configuration, labels, services
+from targets import clock, configuration, history, labels, services
 from targets.events.models import EventType
 from targets.events.recorder import record_enrolments
 from targets.models import (
@@ -809,6 +809,32 @@ class TargetGroupAdmin(
             {"rows": rows, "error": error, "zone": zone_text(tz_of(org))},
         )
 
+    # --- history
+
+    def history_view(self, request, object_id, extra_context=None):
+        """Every change of the program's configuration (group, periods, rules, triggers,
+        streaks) from any door: who, when (real time and service clock), what (field, old, new)."""
+        group = self.get_object(request, object_id)
+        if not self.has_view_or_change_permission(request, group):
+            raise PermissionDenied
+        tz = group.org.tz
+        with timezone.override(tz):
+            return render(
+                request,
+                "admin/targets/targetgroup/history.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": f"History: {group.name}",
+                    "subtitle": None,
+                    "object": group,
+                    "original": group,
+                    "opts": self.opts,
+                    "changes": history.group_changes(group),
+                    "zone": zone_text(tz),
+                    **(extra_context or {}),
+                },
+            )
+
     # --- saving through the configuration service
 
     def save_model(self, request, obj, form, change):
@@ -847,6 +873,10 @@ class TargetGroupAdmin(
 
     @admin.action(description="Generate periods from the schedule", permissions=["change"])
     def generate_periods(self, request, queryset):
+        with history.through(history.ADMIN_ACTION):
+            self._generate_periods(request, queryset)
+
+    def _generate_periods(self, request, queryset):
         for group in queryset:
             if group.target_evaluation_type == EvaluationType.CYCLIC:
                 self.message_user(
@@ -882,10 +912,11 @@ class TargetGroupAdmin(
 
     def _set_active(self, request, queryset, active):
         changed = 0
-        for group in queryset:
-            changed += services.group_set_active(
-                groups=[group], active=active, actor=attributed_actor(request, group), now=clock.now()
-            )
+        with history.through(history.ADMIN_ACTION):
+            for group in queryset:
+                changed += services.group_set_active(
+                    groups=[group], active=active, actor=attributed_actor(request, group), now=clock.now()
+                )
         state = "activated" if active else "deactivated"
         self.message_user(request, f"{changed} program(s) {state}.", messages.SUCCESS)
 
@@ -898,9 +929,10 @@ class TargetGroupAdmin(
                 data = clone_data(group, first_day=form.cleaned_data["first_day"])
                 data["name"] = form.cleaned_data["name"]
                 try:
-                    result = configuration.group_create(
-                        org=group.org, actor=attributed_actor(request, group), data=data, now=clock.now()
-                    )
+                    with history.through(history.ADMIN_ACTION):
+                        result = configuration.group_create(
+                            org=group.org, actor=attributed_actor(request, group), data=data, now=clock.now()
+                        )
                 except configuration.ConfigurationInvalid as exc:
                     reasons = "; ".join(labels.words(e.message) for e in exc.errors)
                     if exc.duplicate_name:

@@ -30,10 +30,12 @@ from uuid import uuid4
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count
+from simple_history.utils import bulk_create_with_history
 
 from customers.models import Actor, Customer
 from targets.events.models import EventType
 from targets.events.recorder import record_enrolments
+from targets.history import bulk_extras
 from targets.models import (
     Activity,
     Enrolment,
@@ -850,7 +852,9 @@ def _save_periods(group, periods, saved, *, generated, creating):
         row.org_id = group.org_id
         if row.pk:
             row.save(update_fields=["ref_code", "sequence", "start", "end"])
-    TargetPeriod.objects.bulk_create([p for p in periods if not p.pk])
+    new = [p for p in periods if not p.pk]
+    if new:  # with their history rows (bulk_create sends no signal)
+        bulk_create_with_history(new, TargetPeriod, custom_historical_attrs=bulk_extras())
 
 
 def _saved_key(period):

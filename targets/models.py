@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 
 from customers.models import Actor, Customer, Org
+from targets.history import ConfigHistory
 
 VALUE = {"max_digits": 18, "decimal_places": 3}
 
@@ -146,6 +147,8 @@ class TargetGroup(Attributed):
 
     objects = TargetGroupQuerySet.as_manager()
 
+    history = ConfigHistory()
+
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["org", "active"]), models.Index(fields=["org", "enrolment"])]
@@ -199,6 +202,8 @@ class TargetPeriod(models.Model):
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="cyclic_periods"
     )
+
+    history = ConfigHistory()
 
     class Meta:
         ordering = ["group_id", "customer_id", "sequence"]
@@ -256,6 +261,8 @@ class TargetRule(models.Model):
         null=True, blank=True, help_text="When the rule was added; empty: with its group."
     )
 
+    history = ConfigHistory()
+
     class Meta:
         ordering = ["group_id", "id"]
         indexes = [
@@ -287,6 +294,8 @@ class PeriodTargetValue(models.Model):
     period = models.ForeignKey(TargetPeriod, on_delete=models.CASCADE, related_name="rule_values")
     target_value = models.DecimalField(**VALUE)
 
+    history = ConfigHistory()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["rule", "period"], name="period_target_value_unique"),
@@ -307,6 +316,8 @@ class MilestoneTrigger(models.Model):
     rule = models.ForeignKey(TargetRule, on_delete=models.CASCADE, related_name="triggers")
     trigger_name = models.CharField(max_length=200)
     trigger_value = models.DecimalField(**VALUE)
+
+    history = ConfigHistory()
 
     class Meta:
         ordering = ["rule_id", "trigger_value", "id"]
@@ -337,6 +348,8 @@ class Streak(models.Model):
     name = models.CharField(max_length=200)
     target_count_of_sequence = models.PositiveIntegerField()
     continuous = models.BooleanField(default=True)
+
+    history = ConfigHistory()
 
     class Meta:
         ordering = ["group_id", "id"]

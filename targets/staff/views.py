@@ -20,7 +20,8 @@ from django.views.decorators.http import require_GET
 
 from config.exceptions import Codes, envelope, error_body
 from config.ids import is_long_id
-from targets import clock
+from targets import clock, history
+from targets.models import TargetGroup
 from targets.selectors import Filters, user_target_groups
 from targets.staff import display, queries
 
@@ -169,10 +170,13 @@ def program_detail(request, group_id, *, org_ids):
     if overview is None:
         raise Http404("No such program in your orgs.")
     selected = _selected_period(overview.periods, request.GET.get("period"))
+    group = TargetGroup.objects.select_related("org").get(id=overview.group["id"])
     return render(
         request,
         "staff/program_detail.html",
         {
+            "tz": group.org.timezone,
+            "changes": history.group_changes(group, limit=10),
             "overview": overview,
             "group": overview.group,
             "orgs": org_ids,

@@ -58,11 +58,13 @@ def test_the_demo_program_shows_its_configuration_and_participation(staff_client
     response, doc = program(staff_client("staff50363"), 53230)  # t1Fixed
     config = doc.find("section", cls="card").text()
     for fact in (
-        "FIXED_CALENDAR_WINDOW",
-        "DEFAULT",
-        "ALL_CUSTOMERS",
-        "every 1 × DAILY",
-        "target 1,000 per period",
+        "Fixed calendar periods",  # people's words for FIXED_CALENDAR_WINDOW
+        "One target",
+        "All customers of the org",
+        "Frequency Daily",
+        # money with two decimals
+        "Gross sales (money) on transactions (TransactionAdd), target 1,000.00 per period",
+        "Window (UTC) 2024-08-26 00:00 – 2024-08-30 23:59",  # the org's zone, named
     ):
         assert fact in config
     periods = participation(doc)
