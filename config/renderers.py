@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import orjson
 from django.http import Http404
+from django.utils.functional import Promise
 from rest_framework import status
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -12,13 +13,16 @@ from rest_framework.renderers import BaseRenderer
 
 
 def _default(value):
+    """What orjson does not encode itself. Anything else is a bug in the caller: it raises
+    (a 500 the exception handler turns into the envelope) instead of being silently written
+    as its str()."""
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
-    if hasattr(value, "__str__"):
+    if isinstance(value, Promise):  # lazy translations in error messages
         return str(value)
-    raise TypeError
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 class ORJSONRenderer(BaseRenderer):

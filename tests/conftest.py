@@ -10,8 +10,16 @@ DEMO_NOW = "2024-08-30T09:21:43.741Z"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests that commit (transactional_db) flush the database afterwards; run them last so the
-    session's seeded demo data serves every other test."""
+    """Tests marked `postgres` are skipped on any other database. Tests that commit
+    (transactional_db) flush the database afterwards; run them last so the session's seeded
+    demo data serves every other test."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        skip = pytest.mark.skip(reason=f"needs PostgreSQL (this run: {connection.vendor})")
+        for item in items:
+            if item.get_closest_marker("postgres"):
+                item.add_marker(skip)
     items.sort(
         key=lambda item: (
             "transactional_db" in getattr(item, "fixturenames", ())

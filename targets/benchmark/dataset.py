@@ -51,8 +51,13 @@ from targets.periods import group_windows
 
 DATASET_VERSION = 1
 SEED = 20240827
-MARKER_ORG_ID, READ_ORG_ID, INGEST_ORG_ID = 800_000, 800_001, 800_002
-BENCH_ORG_IDS = (MARKER_ORG_ID, READ_ORG_ID, INGEST_ORG_ID)
+MARKER_ORG_ID, READ_ORG_ID, INGEST_ORG_ID, PERIODS_ORG_ID = 800_000, 800_001, 800_002, 800_003
+BENCH_ORG_IDS = (MARKER_ORG_ID, READ_ORG_ID, INGEST_ORG_ID, PERIODS_ORG_ID)
+# read.period_ratio's programs (org 800003, built apart so that adding them keeps the rest):
+# a customer in PERIOD_GROUPS daily groups of DAILY_PERIODS periods, one in as many monthly
+# groups of 12, neither with any progress. Both default answers list PERIOD_GROUPS targets.
+PERIODS_MARKER = "Benchmark Periods v1"
+PERIOD_GROUPS, DAILY_PERIODS = 10, 1_000
 TIMEZONE = "Asia/Kolkata"
 
 # The clock is pinned to this instant for the whole run: the sixth of twelve monthly periods
@@ -63,6 +68,8 @@ YEAR = 2025
 # Customer ids are explicit and far above anything a sequence hands out.
 HEAVY_ID = 8_000_000_001
 LIGHT_ID = 8_000_000_002
+DAILY_ID = 8_000_000_003
+MONTHLY_ID = 8_000_000_004
 FILLER_FIRST_ID = 8_000_100_001
 GROWTH_FIRST_ID = 8_010_000_001  # read.scale_ratio's extra customers, removed after the phase
 INGEST_FIRST_ID = 8_100_000_001
@@ -179,6 +186,49 @@ def ensure_dataset(sizes=FULL, log=print) -> Dataset:
     )
 
 
+def ensure_period_programs(log=print) -> Org:
+    """read.period_ratio's org (built if absent): DAILY_ID in PERIOD_GROUPS FIXED DAILY groups
+    of DAILY_PERIODS periods around the pinned clock, MONTHLY_ID in as many MONTHLY groups of
+    12; both enrolled explicitly, without progress."""
+    org = Org.objects.filter(id=PERIODS_ORG_ID).first()
+    if org is not None and org.name == PERIODS_MARKER:
+        return org
+    with transaction.atomic():
+        if org is not None:
+            _delete_orgs([PERIODS_ORG_ID])
+        log(f"building read.period_ratio's programs ({PERIOD_GROUPS} × {DAILY_PERIODS} daily periods) ...")
+        org = Org.objects.create(id=PERIODS_ORG_ID, name=PERIODS_MARKER, timezone=TIMEZONE)
+        Actor.objects.create(org=org, code=f"admin{org.id}", name="Benchmark admin", type="ADMIN_USER")
+        Actor.objects.create(org=org, code=f"till{org.id}", name="Benchmark till", type="TILL")
+        today = datetime(NOW.year, NOW.month, NOW.day, tzinfo=org.tz)
+        daily_start = today - timedelta(days=DAILY_PERIODS // 2)
+        enrolments = []
+        for n in range(PERIOD_GROUPS):
+            daily = _create_group(
+                org,
+                n,
+                FIXED,
+                "DEFAULT",
+                [SALES],
+                (),
+                frequency_type="DAILY",
+                total_periods=DAILY_PERIODS,
+                start=daily_start,
+                end=daily_start + timedelta(days=DAILY_PERIODS) - timedelta(seconds=1),
+                name=f"Daily {n:02d}",
+            )
+            monthly = _create_group(org, n, FIXED, "DEFAULT", [SALES], (), name=f"Monthly {n:02d}")
+            enrolments += [(DAILY_ID, daily), (MONTHLY_ID, monthly)]
+        TargetGroup.objects.filter(org=org).update(enrolment="EXPLICIT")
+        _create_customers(org, [DAILY_ID, MONTHLY_ID])
+        enrolled_on = datetime(YEAR, 1, 1, tzinfo=UTC)
+        GroupEnrolment.objects.bulk_create(
+            GroupEnrolment(org=org, group=g, customer_id=c, enrolled_on=enrolled_on, source="ADMIN")
+            for c, g in enrolments
+        )
+    return org
+
+
 def ingest_customer_ids(count):
     return list(range(INGEST_FIRST_ID, INGEST_FIRST_ID + count))
 
@@ -222,23 +272,37 @@ def _build(sizes, log):
     )
 
 
-def _create_group(org, index, evaluation, tracking, rules, streaks):
+def _create_group(
+    org,
+    index,
+    evaluation,
+    tracking,
+    rules,
+    streaks,
+    *,
+    frequency_type="MONTHLY",
+    total_periods=PERIODS,
+    start=None,
+    end=None,
+    name=None,
+):
     admin = Actor.objects.get(org=org, type="ADMIN_USER")
     till = Actor.objects.get(org=org, type="TILL")
     created = datetime(YEAR - 1, 12, 1, 10, 30, tzinfo=UTC)
-    start = datetime(YEAR, 1, 1, tzinfo=org.tz)
+    start = start or datetime(YEAR, 1, 1, tzinfo=org.tz)
     # A CYCLIC group's customer cycles start at their first activity: leave room for twelve.
-    end = datetime(YEAR + (2 if evaluation == CYCLIC else 1), 1, 1, tzinfo=org.tz) - timedelta(seconds=1)
+    if end is None:
+        end = datetime(YEAR + (2 if evaluation == CYCLIC else 1), 1, 1, tzinfo=org.tz) - timedelta(seconds=1)
     group = TargetGroup.objects.create(
         org=org,
-        name=f"Bench {index:02d} {evaluation.split('_')[0].lower()} {tracking.lower()}",
+        name=name or f"Bench {index:02d} {evaluation.split('_')[0].lower()} {tracking.lower()}",
         description="Benchmark program",
         target_evaluation_type=evaluation,
         tracking_type=tracking,
         preferred_till=till,
-        frequency_type="MONTHLY",
+        frequency_type=frequency_type,
         frequency=1,
-        total_periods=PERIODS,
+        total_periods=total_periods,
         start=start,
         end=end,
         created_on=created,
@@ -453,7 +517,10 @@ def reset_ingest(org):
 
 def delete_dataset():
     """Every row of the benchmark orgs, children first."""
-    orgs = list(BENCH_ORG_IDS)
+    _delete_orgs(list(BENCH_ORG_IDS))
+
+
+def _delete_orgs(orgs):
     marks = ", ".join(["%s"] * len(orgs))
     for model in (
         UserMilestone,

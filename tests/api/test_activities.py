@@ -10,7 +10,7 @@ import pytest
 
 from customers.models import Actor, Customer
 from targets.models import Activity, UserTarget
-from tests.api.support import PASSWORD, READ, api_user, assert_error, body
+from tests.support import PASSWORD, READ, api_user, assert_error, body
 
 URL = "/v3.1/activities"
 CUSTOMER = 347286146  # org 50363

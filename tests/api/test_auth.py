@@ -14,9 +14,9 @@ from oauth2_provider.models import AccessToken, Application
 from rest_framework.test import APIClient
 
 from customers.models import Actor
-from tests.api.support import PASSWORD, READ, api_user, assert_error, body
 from tests.conftest import basic
 from tests.factories import CustomerFactory, OrgFactory, UserFactory
+from tests.support import PASSWORD, READ, api_user, assert_error, body
 
 CUSTOMER = 347286146
 PATH = READ.format(CUSTOMER)

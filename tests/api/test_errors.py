@@ -8,9 +8,9 @@ import logging
 import pytest
 from rest_framework.test import APIClient
 
-from tests.api.support import GATEWAY_READ, PASSWORD, READ, api_user, assert_error, body
 from tests.conftest import basic
 from tests.factories import OrgFactory
+from tests.support import GATEWAY_READ, PASSWORD, READ, api_user, assert_error, body
 
 CUSTOMER = 347286146
 PATH = READ.format(CUSTOMER)

@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from rest_framework.test import APIClient
 
 from targets.models import UserStreak
-from tests.api.support import READ
+from tests.support import READ
 
 READ_PATH = "/v3.1/users/{userId}/targetGroups"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "read-endpoint.md"

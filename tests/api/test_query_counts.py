@@ -12,7 +12,6 @@ from oauth2_provider.models import Application
 from rest_framework.test import APIClient
 
 from targets.models import StreakStatus, UserStreak
-from tests.api.support import PASSWORD, READ, api_user, body
 from tests.factories import (
     CustomerFactory,
     EnrolmentFactory,
@@ -24,6 +23,7 @@ from tests.factories import (
     TriggerFactory,
     UserTargetFactory,
 )
+from tests.support import PASSWORD, READ, api_user, body
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 NOW = "2024-06-15T12:00:00Z"  # inside the sixth of twelve 30-day periods

@@ -126,7 +126,7 @@ def test_the_selector_reads_from_the_replica(replica):
 def test_the_read_endpoint_serves_its_data_from_the_replica(replica, client_for, settings):
     """The view wraps its selector in replica_reads(): the progress comes from the replica,
     while authentication (user, permissions) stays on the primary."""
-    from tests.api.support import PASSWORD, READ, api_user, body
+    from tests.support import PASSWORD, READ, api_user, body
 
     group = group_with_periods(periods=3)
     customer = CustomerFactory(org=group.org)

@@ -7,8 +7,8 @@ from django.http.request import HttpHeaders
 
 from config.exceptions import APIError
 from customers.scopes import ScopeHeaders, parse_headers, readable_org_ids, writable_org_id
-from tests.api.support import READ, assert_error, body
 from tests.factories import CustomerFactory, OrgFactory
+from tests.support import READ, assert_error, body
 
 PARENT, CHILD, OTHER_ORG = 50363, 60001, 70001
 CALLERS = {"parent": "tillrustaging2", "child": "democoffee", "unrelated": "unrelated"}

@@ -11,15 +11,6 @@ import pytest
 
 from customers.models import Customer
 from targets.models import StreakStatus, TargetGroup, TargetRule, UserStreak
-from tests.api.support import (
-    DEMO_CLOCK_ENROLLED_ON,
-    GATEWAY_READ,
-    PASSWORD,
-    READ,
-    api_user,
-    body,
-    groups_by_name,
-)
 from tests.factories import (
     T0,
     CustomerFactory,
@@ -32,6 +23,15 @@ from tests.factories import (
     TriggerFactory,
     UserTargetFactory,
     group_with_periods,
+)
+from tests.support import (
+    DEMO_CLOCK_ENROLLED_ON,
+    GATEWAY_READ,
+    PASSWORD,
+    READ,
+    api_user,
+    body,
+    groups_by_name,
 )
 
 CUSTOMER = 347286146

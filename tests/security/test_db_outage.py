@@ -21,7 +21,7 @@ from customers.models import Customer
 from targets.models import Activity, UserMilestone, UserTarget
 from tests.conftest import basic
 from tests.factories import ActorFactory, CustomerFactory, UserFactory, group_with_periods
-from tests.security.support import ACTIVITIES, READ, assert_error, body
+from tests.support import ACTIVITIES, READ, assert_error, body
 
 PASSWORD = "outage-pass"
 postgres_only = pytest.mark.skipif(

@@ -25,7 +25,7 @@ from oauth2_provider.models import AccessToken, Application
 from rest_framework.test import APIClient
 
 from tests.conftest import basic
-from tests.security.support import EXAMPLE_CUSTOMER, READ, STANDARD_TOKEN, TOKEN_GENERATE, assert_error, body
+from tests.support import EXAMPLE_CUSTOMER, READ, STANDARD_TOKEN, TOKEN_GENERATE, assert_error, body
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_KEY, DEMO_SECRET = "demo-key", "demo-secret"

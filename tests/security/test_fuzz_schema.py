@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
-from tests.security.support import is_envelope_error
+from tests.support import is_envelope_error
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"tillrustaging2:tillrustaging2").decode()}
 

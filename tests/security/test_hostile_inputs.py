@@ -13,7 +13,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from targets.models import TargetRule
-from tests.security.support import ACTIVITIES, EXAMPLE_CUSTOMER, GATEWAY_READ, READ, assert_error, body
+from tests.support import ACTIVITIES, EXAMPLE_CUSTOMER, GATEWAY_READ, READ, assert_error, body
 
 CHILD_CUSTOMER = 900000001  # org 60001, child of 50363
 UNRELATED_CUSTOMER = 910000001  # org 70001

@@ -26,7 +26,7 @@ from customers.models import Actor, Customer, Org
 from targets.models import Activity, GroupEnrolment, TargetGroup
 from tests.conftest import basic
 from tests.factories import GroupFactory, PeriodFactory, RuleFactory
-from tests.security.support import ACTIVITIES, GATEWAY_READ, READ, assert_error, body
+from tests.support import ACTIVITIES, GATEWAY_READ, READ, assert_error, body
 
 # --- the world ---------------------------------------------------------------------------------
 

@@ -225,7 +225,7 @@ def test_the_program_page_costs_the_same_queries_for_3_and_30_participants(org_s
 def test_achieved_counts_only_active_rules_as_the_api_does(org_staff, client_for, settings):
     """A group with a retired (inactive) rule: a period is achieved when every ACTIVE rule is.
     The program page counts the same achieved periods as the API's streak for that customer."""
-    from tests.api.support import PASSWORD, READ, api_user, body
+    from tests.support import PASSWORD, READ, api_user, body
 
     org, client = org_staff()
     settings.TARGETS_NOW = "2024-08-01T12:00:00Z"  # after the three periods

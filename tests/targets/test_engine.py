@@ -25,7 +25,6 @@ from targets.models import (
     UserStreak,
     UserTarget,
 )
-from tests.api.support import PASSWORD, READ, api_user, body
 from tests.factories import (
     T0,
     ActorFactory,
@@ -39,6 +38,7 @@ from tests.factories import (
     TriggerFactory,
     group_with_periods,
 )
+from tests.support import PASSWORD, READ, api_user, body
 
 pytestmark = pytest.mark.django_db
 

@@ -15,12 +15,11 @@ from rest_framework.test import APIClient
 from customers.models import Customer
 from targets.engine import APPLIED, DUPLICATE, activity_ingest
 from targets.models import Activity, UserTarget
-from tests.api.support import PASSWORD, api_user
 from tests.factories import T0, CustomerFactory, group_with_periods
+from tests.support import PASSWORD, api_user
 
 pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are tested on PostgreSQL"),
+    pytest.mark.postgres,  # row locks are tested on PostgreSQL
     pytest.mark.django_db(transaction=True),
 ]
 
