@@ -16,6 +16,7 @@ import orjson
 from django.db import connection
 
 from customers.models import Actor, CommChannel, Customer, CustomerProfile
+from targets import records as rec
 from targets.models import (
     GroupEnrolment,
     MilestoneTrigger,
@@ -26,19 +27,6 @@ from targets.models import (
     TargetRule,
     UserStreak,
     UserTarget,
-)
-from targets.records import (
-    ActorRecord,
-    ChannelRecord,
-    CustomerRecord,
-    CustomerTargets,
-    GroupRecord,
-    PeriodRecord,
-    ProfileRecord,
-    RuleRecord,
-    StreakRecord,
-    TriggerRecord,
-    UserTargetRecord,
 )
 from targets.serialize import Filters, customer_targets_data
 
@@ -69,24 +57,24 @@ def floor_body(*, customer_id, org_ids, now) -> bytes | None:
     return orjson.dumps({"data": data, "errors": None, "warnings": None})
 
 
-def _fetch(cur, customer_id, org_ids) -> CustomerTargets | None:
+def _fetch(cur, customer_id, org_ids) -> rec.CustomerTargets | None:
     cur.execute(
-        f"SELECT {', '.join(CustomerRecord._fields)} FROM {_t(Customer)}"
+        f"SELECT {', '.join(rec.CustomerRecord._fields)} FROM {_t(Customer)}"
         f" WHERE id = %s AND org_id IN {_in(org_ids)}",
         [customer_id, *org_ids],
     )
     row = cur.fetchone()
     if row is None:
         return None
-    customer = CustomerRecord(*row)._replace(custom_fields=_json(row[4]))
-    records = CustomerTargets(customer)
+    customer = rec.CustomerRecord(*row)._replace(custom_fields=_json(row[4]))
+    records = rec.CustomerTargets(customer)
 
     cur.execute(
         "SELECT id, first_name, last_name, source, account_id, org_source_id"
         f" FROM {_t(CustomerProfile)} WHERE customer_id = %s ORDER BY id",
         [customer.id],
     )
-    records.profiles = [ProfileRecord(*row, channels=[]) for row in cur.fetchall()]
+    records.profiles = [rec.ProfileRecord(*row, channels=[]) for row in cur.fetchall()]
     if records.profiles:
         by_id = {p.id: p for p in records.profiles}
         cur.execute(
@@ -95,7 +83,7 @@ def _fetch(cur, customer_id, org_ids) -> CustomerTargets | None:
             list(by_id),
         )
         for pid, *channel in cur.fetchall():
-            by_id[pid].channels.append(ChannelRecord(*channel[:-1], _json(channel[-1])))
+            by_id[pid].channels.append(rec.ChannelRecord(*channel[:-1], _json(channel[-1])))
 
     cur.execute(
         "SELECT id, org_id, name, target_evaluation_type, tracking_type, preferred_till_id,"
@@ -114,14 +102,14 @@ def _fetch(cur, customer_id, org_ids) -> CustomerTargets | None:
             f"SELECT id, code, description, name, type FROM {_t(Actor)} WHERE id IN {_in(actor_ids)}",
             actor_ids,
         )
-        actors = {row[0]: ActorRecord(*row) for row in cur.fetchall()}
-    records.groups = [GroupRecord(*g[:8], actors.get(g[8]), actors.get(g[9])) for g in groups]
+        actors = {row[0]: rec.ActorRecord(*row) for row in cur.fetchall()}
+    records.groups = [rec.GroupRecord(*g[:8], actors.get(g[8]), actors.get(g[9])) for g in groups]
     if groups:
         _fetch_children(cur, records)
     return records
 
 
-def _fetch_children(cur, records: CustomerTargets):
+def _fetch_children(cur, records: rec.CustomerTargets):
     cid = records.customer.id
     group_ids = [g.id for g in records.groups]
     cur.execute(
@@ -131,7 +119,7 @@ def _fetch_children(cur, records: CustomerTargets):
         [*group_ids, cid],
     )
     for row in cur.fetchall():
-        records.periods.setdefault(row[1], []).append(PeriodRecord(*row))
+        records.periods.setdefault(row[1], []).append(rec.PeriodRecord(*row))
     cur.execute(
         "SELECT id, group_id, name, active, target_entity, event_name, target_type, target_value"
         f" FROM {_t(TargetRule)} WHERE group_id IN {_in(group_ids)} AND active"
@@ -140,7 +128,7 @@ def _fetch_children(cur, records: CustomerTargets):
     )
     rules = {}
     for row in cur.fetchall():
-        rules[row[0]] = rule = RuleRecord(*row, triggers=[])
+        rules[row[0]] = rule = rec.RuleRecord(*row, triggers=[])
         records.rules.setdefault(rule.group_id, []).append(rule)
     if rules:
         cur.execute(
@@ -150,7 +138,7 @@ def _fetch_children(cur, records: CustomerTargets):
             list(rules),
         )
         for rule_id, *trigger in cur.fetchall():
-            rules[rule_id].triggers.append(TriggerRecord(*trigger))
+            rules[rule_id].triggers.append(rec.TriggerRecord(*trigger))
         cur.execute(
             "SELECT rule_id, period_id, target_value"
             f" FROM {_t(PeriodTargetValue)} WHERE rule_id IN {_in(rules)}",
@@ -162,7 +150,7 @@ def _fetch_children(cur, records: CustomerTargets):
             f" FROM {_t(UserTarget)} WHERE customer_id = %s AND rule_id IN {_in(rules)}",
             [cid, *rules],
         )
-        records.user_targets = {(row[1], row[2]): UserTargetRecord(*row) for row in cur.fetchall()}
+        records.user_targets = {(row[1], row[2]): rec.UserTargetRecord(*row) for row in cur.fetchall()}
     cur.execute(
         "SELECT id, group_id, name, target_count_of_sequence, continuous"
         f" FROM {_t(Streak)} WHERE group_id IN {_in(group_ids)} ORDER BY group_id, id",
@@ -178,4 +166,4 @@ def _fetch_children(cur, records: CustomerTargets):
         )
         mine = dict(cur.fetchall())
     for row in streak_rows:
-        records.streaks.setdefault(row[1], []).append(StreakRecord(*row, mine.get(row[0])))
+        records.streaks.setdefault(row[1], []).append(rec.StreakRecord(*row, mine.get(row[0])))
