@@ -11,6 +11,7 @@ Production hardening (docs/security.md): SECURE_SSL_REDIRECT, BEHIND_PROXY, NUM_
 SECURE_HSTS_SECONDS, SECURE_HSTS_PRELOAD, CSRF_TRUSTED_ORIGINS, TOKEN_THROTTLE_RATE, LOG_LEVEL.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -68,6 +69,9 @@ INSTALLED_APPS = [
     "targets",
     "targets.events",
 ]
+# The benchmark app (bench/) lives beside the product in a checkout and is not in the wheel.
+if importlib.util.find_spec("bench") is not None:
+    INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

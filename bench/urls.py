@@ -1,11 +1,11 @@
 """The benchmark's URLconf: the application's, plus the naive implementation of the read
-endpoint (targets.benchmark.naive) under /benchmark/naive/…, so that both are served through
+endpoint (bench.naive) under /benchmark/naive/…, so that both are served through
 the same middleware, authentication and permission."""
 
 from django.urls import path
 
+from bench.naive import NaiveUserTargetGroupsView
 from config import urls as app_urls
-from targets.benchmark.naive import NaiveUserTargetGroupsView
 
 urlpatterns = [
     path(

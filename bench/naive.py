@@ -4,7 +4,7 @@ would first be written. It is not careless — every relation is prefetched, so 
 queries does not grow with the data — but it pays for model instances, prefetch joins in
 Python and per-field serializer work on every one of the ~720 targets of the heavy customer.
 
-It is served by the benchmark's URLconf (targets.benchmark.urls) behind the same middleware,
+It is served by the benchmark's URLconf (bench.urls) behind the same middleware,
 authentication and permission as the real endpoint, and renders the same document (the
 benchmark checks), so the two medians differ only by how the response is built.
 """

@@ -8,7 +8,7 @@ from io import StringIO
 from django.core.management import call_command
 from django.db import connection
 
-from targets.management.commands.benchmark import ORDER
+from bench.management.commands.benchmark import ORDER
 
 SCALE = {"read.scale_small_p50_ms", "read.scale_large_p50_ms", "read.scale_ratio", "read.scale_floor_ratio"}
 

@@ -8,9 +8,9 @@ Measures, side by side in one run on the configured database (issue 7, docs/scal
   read.p50_ms / p95_ms      that request for the heavy customer, bearer token, through Django's
                             whole request stack (WSGI handler in-process)
   read.floor_ratio          ÷ the physical floor: the same rows by raw SQL, one query per table,
-                            encoded with orjson into the same bytes (targets.benchmark.floor)
+                            encoded with orjson into the same bytes (bench.floor)
   read.light_floor_ratio    the light customer's request ÷ its floor, measured like the heavy one
-  read.naive_ratio          a nested-ModelSerializer implementation (targets.benchmark.naive) ÷ ours
+  read.naive_ratio          a nested-ModelSerializer implementation (bench.naive) ÷ ours
   read.period_ratio         the default (current-period) read of a customer in 10 FIXED DAILY
                             groups of 1,000 periods ÷ one in 10 MONTHLY groups of 12 periods: both
                             answers list 10 targets, so the cost should not follow the periods
@@ -24,7 +24,7 @@ Measures, side by side in one run on the configured database (issue 7, docs/scal
   ingest.api_per_s          the same activities through POST /v3.1/activities in batches of 500
   render.bytes              size of the heavy response
 
-The dataset is built once (fixed seed, orgs 800000+) and reused; see targets.benchmark.dataset.
+The dataset is built once (fixed seed, orgs 800000+) and reused; see bench.dataset.
 The clock is pinned, DEBUG is off and the connection is kept across requests while measuring.
 No threshold fails the run: the table says which targets hold.
 """
@@ -44,9 +44,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.test.utils import override_settings
 
-from targets.benchmark import dataset as ds
-from targets.benchmark.floor import floor_body
-from targets.benchmark.measure import (
+from bench import dataset as ds
+from bench.floor import floor_body
+from bench.measure import (
     WSGIClient,
     count_queries,
     explain,
@@ -187,7 +187,7 @@ class Command(BaseCommand):
         hosts = [*settings.ALLOWED_HOSTS, "testserver"]
         with (
             override_settings(
-                TARGETS_NOW=NOW_ISO, DEBUG=False, ROOT_URLCONF="targets.benchmark.urls", ALLOWED_HOSTS=hosts
+                TARGETS_NOW=NOW_ISO, DEBUG=False, ROOT_URLCONF="bench.urls", ALLOWED_HOSTS=hosts
             ),
             kept_connection(),
         ):
