@@ -19,12 +19,12 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from customers.models import Customer
+from targets import catalog
 from targets.activities import ItemError, parse_item
 from targets.bulk import insert_rows, update_rows
 from targets.evaluation import (
@@ -32,7 +32,6 @@ from targets.evaluation import (
     Enrolled,
     GroupCfg,
     PeriodCfg,
-    RuleCfg,
     TargetState,
     evaluate_group,
     listens,
@@ -46,12 +45,7 @@ from targets.models import (
     EnrolmentSource,
     EvaluationType,
     GroupEnrolment,
-    Pause,
-    PeriodTargetValue,
-    Streak,
-    TargetGroup,
     TargetPeriod,
-    TargetRule,
     UserMilestone,
     UserStreak,
     UserTarget,
@@ -217,88 +211,19 @@ def load_groups(*, customer_orgs, customer_ids, group_ids=None, include_inactive
         current = enrolled[customer_id].get(group_id, Enrolled())
         enrolled[customer_id][group_id] = replace(current, episodes=tuple(spans))
     all_enrolled = {g for groups in enrolled.values() for g in groups}
-    groups = TargetGroup.objects.filter(
-        Q(org_id__in=customer_orgs, enrolment=Enrolment.ALL_CUSTOMERS) | Q(id__in=all_enrolled)
-    )
-    if not include_inactive:
-        groups = groups.filter(active=True)
-    if group_ids is not None:
-        groups = groups.filter(id__in=group_ids)
-    rows = list(groups.select_related("org"))
-    ids = [g.id for g in rows]
-    rules, streaks, periods, overrides = (
-        defaultdict(list),
-        defaultdict(list),
-        defaultdict(list),
-        defaultdict(dict),
-    )
-    triggers, pauses = defaultdict(list), defaultdict(list)
-    rule_rows = TargetRule.objects.filter(group_id__in=ids)
-    if not include_inactive:
-        rule_rows = rule_rows.filter(active=True)
-    for rule_id, trigger_id, value in rule_rows.values_list("id", "triggers__id", "triggers__trigger_value"):
-        if trigger_id is not None:
-            triggers[rule_id].append((trigger_id, value))
-    for group_id, rule_id, start, end in Pause.objects.filter(group_id__in=ids).values_list(
-        "group_id", "rule_id", "start", "end"
-    ):
-        pauses[rule_id or ("group", group_id)].append((start, end))
-    for rule in rule_rows.order_by("id"):
-        rules[rule.group_id].append(
-            RuleCfg(
-                rule.id,
-                rule.target_entity,
-                rule.event_name,
-                rule.target_type,
-                rule.attribute,
-                rule.target_value,
-                tuple(sorted(triggers[rule.id], key=lambda t: (t[1], t[0]))),
-                active=rule.active,
-                created_on=rule.created_on,
-                pauses=tuple(pauses[rule.id]),
-            )
+    configs = {}
+    for group_id, config in catalog.group_configs(org_ids=customer_orgs, group_ids=all_enrolled).items():
+        covered = group_id in all_enrolled or (
+            config.org_id in customer_orgs and config.enrolment == Enrolment.ALL_CUSTOMERS
         )
-    for streak in (
-        Streak.objects.filter(group_id__in=ids)
-        .order_by("id")
-        .values_list("id", "group_id", "target_count_of_sequence", "continuous")
-    ):
-        streaks[streak[1]].append((streak[0], streak[2], streak[3]))
-    for pid, gid, sequence, start, end in (
-        TargetPeriod.objects.filter(group_id__in=ids, customer__isnull=True)
-        .order_by("sequence", "id")
-        .values_list("id", "group_id", "sequence", "start", "end")
-    ):
-        periods[gid].append(PeriodCfg(pid, sequence, start, end))
-    for gid, rule_id, period_id, value in PeriodTargetValue.objects.filter(
-        rule__group_id__in=ids
-    ).values_list("rule__group_id", "rule_id", "period_id", "target_value"):
-        overrides[gid][(rule_id, period_id)] = value
-    configs = {
-        g.id: GroupCfg(
-            id=g.id,
-            org_id=g.org_id,
-            evaluation=g.target_evaluation_type,
-            tracking=g.tracking_type,
-            tz=ZoneInfo(g.org.timezone),
-            start=g.start,
-            end=g.end,
-            created_on=g.created_on,
-            frequency_type=g.frequency_type,
-            frequency=g.frequency,
-            total_periods=g.total_periods,
-            enrolment=g.enrolment,
-            rules=tuple(rules[g.id]),
-            streaks=tuple(streaks[g.id]),
-            periods=tuple(periods[g.id]),
-            overrides=overrides[g.id],
-            count_from=g.counts_from,
-            pauses=tuple(pauses[("group", g.id)]),
-            active=g.active,
-        )
-        for g in rows
-        if rules[g.id]
-    }
+        if not covered or (group_ids is not None and group_id not in group_ids):
+            continue
+        if not include_inactive:
+            if not config.active:
+                continue
+            config = catalog.active_view(config)
+        if config.rules:
+            configs[group_id] = config
     return configs, enrolled
 
 

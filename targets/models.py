@@ -568,3 +568,18 @@ class ProgressRefresh(models.Model):
 
     def __str__(self):
         return f"refresh of group {self.group_id}: {self.status}"
+
+
+class ConfigVersion(models.Model):
+    """Per org, a token that database triggers (migration 0005) replace with every write to the
+    org's configuration: the engine's cached configuration of the org is valid while it holds
+    (targets.catalog)."""
+
+    # No database constraint: the triggers write it while an org's rows are being deleted.
+    org = models.OneToOneField(
+        Org, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    token = models.CharField(max_length=64)
+
+    def __str__(self):
+        return f"{self.org_id}: {self.token}"
