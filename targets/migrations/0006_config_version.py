@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0001_initial'),
-        ('targets', '0004_user_target_last_activity'),
+        ('targets', '0005_config_history'),
     ]
 
     operations = [
