@@ -22,6 +22,10 @@ Measures, side by side in one run on the configured database (issue 7, docs/scal
                             default 4 on PostgreSQL, 1 elsewhere)
   ingest.serial_per_s       the same file through one worker
   ingest.api_per_s          the same activities through POST /v3.1/activities in batches of 500
+  ingest.single_queries     SQL queries of one activity through the engine (activity_ingest)
+  ingest.single_p50_ms      its time for a customer with 3 past activities …
+  ingest.history_ratio      … and for one with 20,000 (--quick: 5,000) ÷ that: the cost of one
+                            activity must not follow the customer's history
   render.bytes              size of the heavy response
 
 The dataset is built once (fixed seed, orgs 800000+) and reused; see bench.dataset.
@@ -31,9 +35,11 @@ No threshold fails the run: the table says which targets hold.
 
 import base64
 import json
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
@@ -42,7 +48,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
-from django.test.utils import override_settings
+from django.test.utils import CaptureQueriesContext, override_settings
 
 from bench import dataset as ds
 from bench.floor import floor_body
@@ -55,6 +61,7 @@ from bench.measure import (
     percentile,
     run_side_by_side,
 )
+from targets.engine import activity_ingest
 from targets.models import Activity
 
 NOW_ISO = ds.NOW.isoformat().replace("+00:00", "Z")
@@ -72,6 +79,8 @@ class Profile:
     large: int  # … and after it (PostgreSQL)
     activities: int  # ingested, over `customers` customers
     customers: int
+    history: int = 20_000  # past activities of the heavy customer of ingest.history_ratio
+    singles: int = 40  # timed single activities per customer
 
 
 PROFILES = {
@@ -98,6 +107,8 @@ PROFILES = {
         large=200_000,
         activities=5_000,
         customers=500,
+        history=5_000,
+        singles=20,
     ),
     # For the smoke test only: a tiny dataset and a few rounds; the figures mean nothing.
     "tiny": Profile(
@@ -111,6 +122,8 @@ PROFILES = {
         large=20_000,  # above whatever else the test database holds (the demo: ~6,000)
         activities=200,
         customers=50,
+        history=300,
+        singles=3,
     ),
 }
 API_BATCH = 500
@@ -128,6 +141,8 @@ TARGETS = [
     ("read.basic_ratio", "≤ 1.2", lambda f: f["read.basic_ratio"] <= 1.2),
     ("read.scale_ratio", "≤ 1.3", lambda f: f["read.scale_ratio"] <= 1.3),
     ("ingest.per_s", "≥ 5,000", lambda f: f["ingest.per_s"] >= 5000),
+    ("ingest.single_queries", "≤ 8", lambda f: f["ingest.single_queries"] <= 8),
+    ("ingest.history_ratio", "≤ 1.5", lambda f: f["ingest.history_ratio"] <= 1.5),
 ]
 
 ORDER = [
@@ -154,6 +169,10 @@ ORDER = [
     "ingest.per_s",
     "ingest.serial_per_s",
     "ingest.api_per_s",
+    "ingest.single_queries",
+    "ingest.single_p50_ms",
+    "ingest.history_p50_ms",
+    "ingest.history_ratio",
     "render.bytes",
 ]
 
@@ -205,6 +224,7 @@ class Command(BaseCommand):
                 self.periods(periods_login, profile)
                 self.scale(data, read_login, profile, explain_plans=options["explain"])
                 self.ingest(data, ingest_login, profile, options["workers"])
+                self.ingest_single(data, profile)
             finally:
                 ds.revoke_credentials(read_login)
                 ds.revoke_credentials(ingest_login)
@@ -403,6 +423,51 @@ class Command(BaseCommand):
         elapsed = time.perf_counter() - started
         self.figures["ingest.api_per_s"] = count / elapsed
         self.notes["ingest.api_per_s"] = f"the same, batches of {API_BATCH} ({elapsed:.1f} s)"
+        ds.reset_ingest(org)
+
+    def ingest_single(self, data, profile):
+        """One activity through the engine (`activity_ingest`, as POST /v3.1/activities calls
+        it): its SQL queries and time for a customer with a few past activities, and the time
+        for one with `profile.history` — the cost must follow what changed, not the history."""
+        org = data.ingest_org
+        light, heavy = ds.ingest_customer_ids(2)
+        self.log(f"ingest: single activities, a customer with {profile.history:,} past activities ...")
+        ds.reset_ingest(org)
+        past = ds.ingest_items([heavy], profile.history, prefix="history") + ds.ingest_items(
+            [light], 3, prefix="few"
+        )
+        for start in range(0, len(past), IMPORT_BATCH):
+            activity_ingest(org=org, items=past[start : start + IMPORT_BATCH], now=ds.NOW)
+        timings = {light: [], heavy: []}
+        queries = None
+        for n in range(profile.singles + 2):
+            for customer_id in (light, heavy):
+                item = {
+                    "userId": customer_id,
+                    "entity": "TRANSACTION",
+                    "eventName": "TransactionAdd",
+                    "occurredAt": (ds.NOW + timedelta(seconds=n)).isoformat(),
+                    "amount": "12.50",
+                    "externalId": f"single-{customer_id}-{n}",
+                }
+                with CaptureQueriesContext(connection) as captured:
+                    started = time.perf_counter()
+                    activity_ingest(org=org, items=[item], now=ds.NOW)
+                    elapsed = time.perf_counter() - started
+                if n >= 2:  # the first two warm the process's caches
+                    timings[customer_id].append(elapsed)
+                    if customer_id == light:
+                        queries = len(captured)
+        light_ms = statistics.median(timings[light]) * 1000
+        heavy_ms = statistics.median(timings[heavy]) * 1000
+        self.figures["ingest.single_queries"] = queries
+        self.figures["ingest.single_p50_ms"] = light_ms
+        self.figures["ingest.history_p50_ms"] = heavy_ms
+        self.figures["ingest.history_ratio"] = heavy_ms / light_ms
+        self.notes["ingest.single_queries"] = "one activity, BEGIN and COMMIT included"
+        self.notes["ingest.history_ratio"] = (
+            f"a customer with {profile.history:,} past activities ÷ one with 3, medians of {profile.singles}"
+        )
         ds.reset_ingest(org)
 
     def import_file(self, org, customers, count, workers, described):
