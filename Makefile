@@ -19,6 +19,9 @@ $(VENV)/.deps-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.deps-run
 
+# The demo and the benchmark run in development mode: DEBUG off is the default (docs/security.md).
+run bench: export DEBUG := 1
+
 run: $(VENV)/.deps-run
 	$(BIN)/python manage.py migrate --noinput
 	TARGETS_NOW=$(DEMO_NOW) $(BIN)/python manage.py seed_demo

@@ -6,6 +6,7 @@ of SPEC §3's table. No API request gets an HTML page or a bare 500."""
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -110,6 +111,12 @@ def _translate(exc):
         return status.HTTP_400_BAD_REQUEST, [{"code": Codes.INVALID_INPUT, "message": m} for m in messages]
     if isinstance(exc, exceptions.APIException):
         return exc.status_code, [{"code": exc.status_code, "message": str(exc.detail)}]
+    if isinstance(exc, RequestDataTooBig):  # a body without Content-Length read past the limit
+        from config.middleware import too_large_message
+
+        return 413, [{"code": 413, "message": too_large_message()}]
+    if isinstance(exc, TooManyFieldsSent):
+        return status.HTTP_400_BAD_REQUEST, [{"code": Codes.INVALID_INPUT, "message": "Invalid input"}]
     if isinstance(exc, (OperationalError, InterfaceError)):
         log.warning("database unavailable: %s", exc.__class__.__name__)
         return status.HTTP_503_SERVICE_UNAVAILABLE, [

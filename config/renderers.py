@@ -1,5 +1,6 @@
 """JSON rendering with orjson: the read endpoint's dicts are plain, so this is the whole cost."""
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -33,7 +34,13 @@ class ORJSONRenderer(BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:
             return b""
-        return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+        try:
+            return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+        except orjson.JSONEncodeError:
+            # A string that is not valid UTF-8 (a lone surrogate from a JSON escape in the
+            # request, echoed in an error) or an integer beyond 64 bits: the standard library
+            # writes both, surrogates as \uXXXX escapes.
+            return json.dumps(data, default=_default, ensure_ascii=True).encode()
 
 
 class LenientContentNegotiation(DefaultContentNegotiation):

@@ -2,11 +2,13 @@
 
 DATABASE_URL   SQLite file db.sqlite3 when unset; postgres://… uses psycopg 3.
 SECRET_KEY     required when DEBUG is off; a development key is used only with DEBUG on.
-DEBUG          "1"/"true" turns it on. Unset means on, for a development checkout; production
-               sets DEBUG=false and must then give SECRET_KEY and ALLOWED_HOSTS.
+DEBUG          "1"/"true" turns it on. Unset means OFF: the service then refuses to start without
+               SECRET_KEY and ALLOWED_HOSTS. `make run`, `make test` (tests/settings.py) and CI
+               set DEBUG=1 themselves.
 ALLOWED_HOSTS  comma-separated.
 TARGETS_NOW    ISO-8601 instant that pins the service clock (targets.clock).
 DATABASE_REPLICA_URL  optional read replica for the read endpoint (config.routers).
+CACHE_URL      unset: the database cache (created by migrate); redis://host:port/db for Redis.
 Production hardening (docs/security.md): SECURE_SSL_REDIRECT, BEHIND_PROXY, NUM_PROXIES,
 SECURE_HSTS_SECONDS, SECURE_HSTS_PRELOAD, CSRF_TRUSTED_ORIGINS, TOKEN_THROTTLE_RATE, LOG_LEVEL.
 """
@@ -32,7 +34,7 @@ def env_list(name):
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", default=True)
+DEBUG = env_bool("DEBUG", default=False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
 if not SECRET_KEY:
@@ -75,6 +77,7 @@ if importlib.util.find_spec("bench") is not None:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -82,6 +85,7 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -145,6 +149,32 @@ WEBHOOK_RETRY_HOURS = int(os.environ.get("WEBHOOK_RETRY_HOURS", "24"))  # then a
 # How often the periodic sweep looks for streaks dropped by a period's close (seconds).
 STREAK_SWEEP_SECONDS = int(os.environ.get("STREAK_SWEEP_SECONDS", "300"))
 
+
+def cache_from_url(url):
+    """CACHE_URL: unset or `db` — the database cache (table `loyalty_cache`, created by
+    `migrate`); `redis://…` / `rediss://…` — Django's Redis cache; `locmem://` — per process
+    (tests of a single process only: throttles would count per worker)."""
+    url = (url or "").strip()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if url.startswith("locmem://"):
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if url in ("", "db"):
+        return {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "loyalty_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    raise ImproperlyConfigured(f"CACHE_URL: unsupported cache {url.split(':', 1)[0]!r}")
+
+
+# Shared by every worker and server: throttles and any cross-request state count here.
+CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL"))}
+
+# One limit for every body (docs/security.md): sized for 1,000 activities with attributes at their
+# limit. config.middleware answers a bigger one with 413 before anything reads it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -173,7 +203,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["config.renderers.ORJSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.renderers.LenientContentNegotiation",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.SafeJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.envelope_exception_handler",
@@ -184,6 +214,12 @@ REST_FRAMEWORK = {
     # key on the whole X-Forwarded-For, which any client can forge to get a fresh bucket.
     "NUM_PROXIES": int(os.environ.get("NUM_PROXIES") or 1) if env_bool("BEHIND_PROXY") else 0,
 }
+
+# Failed Basic-auth attempts (customers/throttling.py): per client address and per username, in
+# fixed windows; past the limit a guess is a cheap 429 instead of a PBKDF2 verification.
+AUTH_FAILURES_PER_ADDRESS = int(os.environ.get("AUTH_FAILURES_PER_ADDRESS") or 20)
+AUTH_FAILURES_PER_USERNAME = int(os.environ.get("AUTH_FAILURES_PER_USERNAME") or 10)
+AUTH_FAILURE_WINDOW_SECONDS = int(os.environ.get("AUTH_FAILURE_WINDOW_SECONDS") or 300)
 
 OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("ACCESS_TOKEN_TTL_SECONDS", "3600")),

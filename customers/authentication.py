@@ -10,20 +10,25 @@ trade-off: for CREDENTIAL_CACHE_SECONDS a stolen process memory could confirm a 
 offline against an HMAC instead of PBKDF2 — bounded by the TTL and the cache size.
 """
 
+import functools
 import hashlib
 import hmac
+import secrets
 import threading
 import time
 from collections import OrderedDict
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Permission
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AccessToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication
+
+from customers import throttling
 
 CREDENTIAL_CACHE_SECONDS = getattr(settings, "CREDENTIAL_CACHE_SECONDS", 300)
 CREDENTIAL_CACHE_SIZE = 4096
@@ -96,18 +101,30 @@ class ActorBasicAuthentication(BasicAuthentication):
         if "\x00" in userid:  # PostgreSQL cannot even compare such a string: refuse, don't fail
             raise exceptions.AuthenticationFailed("Invalid username/password")
         user = get_user_model().objects.select_related("actor__org").filter(username=userid).first()
-        if user is None or not user.is_active:
-            # Spend the same work as a real check so that unknown users are not faster to refuse.
-            get_user_model()().set_password(password)
-            raise exceptions.AuthenticationFailed("Invalid username/password")
-        key = verified_credentials.key(user, password)
-        if key not in verified_credentials:
-            if not user.check_password(password):
+        known = user is not None and user.is_active
+        key = verified_credentials.key(user, password) if known else None
+        if key is None or key not in verified_credentials:
+            # A password verification is due: refused cheaply (429) when this address or
+            # username failed too often lately (customers/throttling.py).
+            throttling.check(request, userid)
+            if not known:
+                # Spend the same work as a real check so that unknown users are not faster to refuse.
+                get_user_model()().set_password(password)
+                throttling.record_failure(request, userid)
                 raise exceptions.AuthenticationFailed("Invalid username/password")
-            verified_credentials.add(verified_credentials.key(user, password))
+            if not user.check_password(password):
+                throttling.record_failure(request, userid)
+                raise exceptions.AuthenticationFailed("Invalid username/password")
+            verified_credentials.add(key)
         require_actor(user)
         load_permissions(user)
         return user, None
+
+
+@functools.cache
+def _dummy_secret_hash():
+    """A hash made by the hasher that stores client secrets, with its current cost."""
+    return make_password(secrets.token_urlsafe(32))
 
 
 class ActorOAuth2Validator(OAuth2Validator):
@@ -115,8 +132,20 @@ class ActorOAuth2Validator(OAuth2Validator):
 
     def _load_application(self, client_id, request):
         if client_id and "\x00" in client_id:  # PostgreSQL cannot compare it: an unknown client
-            return None
-        return super()._load_application(client_id, request)
+            application = None
+        else:
+            application = super()._load_application(client_id, request)
+        if application is None:
+            request.unknown_client = True
+        return application
+
+    def authenticate_client(self, request, *args, **kwargs):
+        """An unknown client key costs the same secret verification as a known key with a wrong
+        secret, so answer times do not tell which keys exist (issue 15 §3)."""
+        authenticated = super().authenticate_client(request, *args, **kwargs)
+        if not authenticated and getattr(request, "unknown_client", False):
+            check_password(getattr(request, "client_secret", "") or "", _dummy_secret_hash())
+        return authenticated
 
     def _load_access_token(self, token):
         checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()

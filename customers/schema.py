@@ -31,7 +31,13 @@ class ActorOAuth2Scheme(OpenApiAuthenticationExtension):
     name = ["oauth2", "bearerAuth", "capOAuthToken"]
 
     def get_security_requirement(self, auto_schema):
-        return [{name: []} for name in self.name]
+        # The oauth2 requirement names the scope the operation needs (customers.permissions):
+        # `read` for GET/HEAD/OPTIONS, `write` for the rest. A bearer or CAP-header token is the
+        # same token, so the same scope applies (OpenAPI 3.0 lists scopes only for oauth2).
+        from customers.permissions import required_scope
+
+        scope = required_scope(auto_schema.method.upper())
+        return [{name: [scope] if name == "oauth2" else []} for name in self.name]
 
     def get_security_definition(self, auto_schema):
         from oauth2_provider.scopes import get_scopes_backend
@@ -41,7 +47,10 @@ class ActorOAuth2Scheme(OpenApiAuthenticationExtension):
                 "type": "oauth2",
                 "description": (
                     "Client credentials of an OAuth application bound to an Actor. The token is "
-                    'also issued by POST /v3/oauth/token/generate {"key", "secret"}.'
+                    'also issued by POST /v3/oauth/token/generate {"key", "secret"}. Scopes are '
+                    "enforced: `read` for GET operations, `write` for every other method (a token "
+                    "without the scope is answered 403). /o/token/ grants the scopes asked for "
+                    "(`scope=read`), both when none is asked; the platform endpoint grants both."
                 ),
                 "flows": {
                     "clientCredentials": {

@@ -4,16 +4,20 @@
 An invalid item is rejected with every reason at once; valid items of the same batch still apply.
 """
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+import orjson
+
 from config.ids import is_long_id, parse_long_id
+from targets import limits
 from targets.clock import parse_instant
 from targets.models import TargetEntity
 
-MAX_AMOUNT = Decimal("999999999999999")  # 15 integer digits: Decimal(18, 3)
+MAX_AMOUNT = limits.MAX_AMOUNT  # 15 integer digits: Decimal(18, 3)
 THOUSANDTH = Decimal("0.001")
 ENTITIES = {e.value for e in TargetEntity}
 
@@ -94,6 +98,13 @@ def parse_amount(value, name, reasons):
     return number.quantize(THOUSANDTH, rounding=ROUND_HALF_UP)
 
 
+def _compact(value) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits: measure them as text
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def parse_item(item) -> ActivityInput:
     """An ActivityInput, or ItemError listing every problem of the item."""
     if not isinstance(item, dict):
@@ -128,6 +139,9 @@ def parse_item(item) -> ActivityInput:
             occurred_at = parse_instant(raw_time) if isinstance(raw_time, str) else None
             if occurred_at is None:
                 reasons.append("occurredAt: must be an ISO-8601 timestamp string")
+            elif not limits.in_range(occurred_at):
+                reasons.append(f"occurredAt: must be {limits.RANGE_TEXT}")
+                occurred_at = None
         except ValueError as exc:
             reasons.append(
                 f"occurredAt: {exc}" if "timezone" in str(exc) else "occurredAt: not an ISO-8601 timestamp"
@@ -140,8 +154,12 @@ def parse_item(item) -> ActivityInput:
         attributes = {}
     elif not isinstance(attributes, dict):
         reasons.append("attributes: must be a JSON object")
+    elif not limits.json_depth_ok(attributes, max_depth=limits.MAX_JSON_DEPTH):
+        reasons.append(f"attributes: nested deeper than {limits.MAX_JSON_DEPTH} levels")
     elif not storable(attributes):
         reasons.append(UNSTORABLE.format("attributes"))
+    elif len(_compact(attributes)) > limits.MAX_ATTRIBUTES_BYTES:
+        reasons.append(f"attributes: larger than {limits.MAX_ATTRIBUTES_BYTES} bytes of compact JSON")
     if reasons:
         raise ItemError(reasons)
     return ActivityInput(

@@ -10,3 +10,9 @@ class TargetsConfig(AppConfig):
         from targets import lookups  # noqa: F401  (registers the __any lookup)
 
         pgtimestamps.connect()
+
+        from django.db.models.signals import post_migrate
+
+        from targets.enrolment_guard import restore_after_migrate
+
+        post_migrate.connect(restore_after_migrate, sender=self, dispatch_uid="targets-enrolment-guard")

@@ -24,7 +24,10 @@ def parse_instant(text: str) -> datetime:
         raise ValueError(f"{text!r} is not an ISO-8601 timestamp") from exc
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError(f"{text!r} has no timezone")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # year 1 with a positive offset, year 9999 with a negative one
+        raise ValueError(f"{text!r} is out of range") from exc
 
 
 def now() -> datetime:

@@ -21,7 +21,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from customers.models import Customer
 from targets import catalog
@@ -38,6 +38,7 @@ from targets.evaluation import (
     matches,
 )
 from targets.events.recorder import EventRecorder
+from targets.limits import overflowing_items
 from targets.models import (
     Activity,
     Enrolment,
@@ -118,6 +119,15 @@ def _ingest(org, parsed, now, actor):
             seen.add(item.external_id)
             results.append(Result(item.external_id, APPLIED))
             new.append(item)
+    # Issue 15: items whose sums would not fit numeric(18, 3) are refused (targets/limits.py).
+    if refused := overflowing_items(org_id=org.id, items=new):
+        results = [
+            _rejected(r.external_id, [refused[r.external_id]])
+            if r.status == APPLIED and r.external_id in refused
+            else r
+            for r in results
+        ]
+        new = [i for i in new if i.external_id not in refused]
     if not new:
         return results
     activities = _store_activities(org, new, now, actor)
@@ -199,12 +209,14 @@ def load_groups(*, customer_orgs, customer_ids, group_ids=None, include_inactive
     Returns ({group id: GroupCfg}, {customer id: {group id: Enrolled}})."""
     enrolled = defaultdict(dict)
     for customer_id, group_id, since, reset in GroupEnrolment.objects.filter(
-        customer_id__in=customer_ids
+        customer_id__in=customer_ids,
+        group__org_id=F("customer__org_id"),  # issue 15: a cross-org row (refused by the database) is ignored
     ).values_list("customer_id", "group_id", "enrolled_on", "streak_reset_at"):
         enrolled[customer_id][group_id] = Enrolled(since=since, streak_reset_at=reset)
     episodes = defaultdict(list)
     for customer_id, group_id, start, end in EnrolmentEpisode.objects.filter(
-        customer_id__in=customer_ids
+        customer_id__in=customer_ids,
+        group__org_id=F("customer__org_id"),  # issue 15: as above
     ).values_list("customer_id", "group_id", "start", "end"):
         episodes[(customer_id, group_id)].append((start, end))
     for (customer_id, group_id), spans in episodes.items():

@@ -390,6 +390,17 @@ class GroupEnrolment(models.Model):
     def __str__(self):
         return f"{self.customer_id} in {self.group_id}"
 
+    def clean(self):
+        """An enrolment never crosses orgs (the database refuses it too: targets/enrolment_guard)."""
+        group = self.group if self.group_id else None
+        customer = self.customer if self.customer_id else None
+        if group is not None and customer is not None and group.org_id != customer.org_id:
+            raise ValidationError(
+                {"customer": "This customer belongs to another org than the group: it cannot be enrolled."}
+            )
+        if group is not None and self.org_id is not None and self.org_id != group.org_id:
+            raise ValidationError({"org": "An enrolment belongs to its group's org."})
+
 
 class UserTarget(models.Model):
     """A customer's progress on one rule in one period (`targetId`)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-MAX_PERIODS = 1000
+from targets.limits import MAX_PERIODS  # noqa: F401 (re-exported: callers read it here)
 
 MONTHS = {"MONTHLY": 1, "QUARTERLY": 3, "HALF_YEARLY": 6, "YEARLY": 12}
 DAYS = {"DAILY": 1, "WEEKLY": 7}

@@ -35,6 +35,7 @@ def group_spec(group: TargetGroup, *, periods=None, rules=None, streaks=None) ->
         start=group.start,
         end=group.end,
         total_periods=group.total_periods,
+        frequency=group.frequency,
         periods=[PeriodSpec(p.ref_code, p.start, p.end) for p in periods],
         rules=[
             RuleSpec(

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from targets import limits
 from targets.models import STREAK_TRACKING, EvaluationType, TargetType, TrackingType
 
-MAX_UNIFIED_RULES = 10
+MAX_UNIFIED_RULES = limits.MAX_RULES
 
 
 @dataclass
@@ -53,6 +54,7 @@ class GroupSpec:
     start: datetime | None
     end: datetime | None
     total_periods: int | None = None
+    frequency: int | None = None
     periods: list[PeriodSpec] = field(default_factory=list)
     rules: list[RuleSpec] = field(default_factory=list)
     streaks: list[StreakSpec] = field(default_factory=list)
@@ -69,12 +71,37 @@ class ConfigError:
 
 
 def validate_group(spec: GroupSpec) -> list[ConfigError]:
+    size_errors = list(_size_errors(spec))
+    if size_errors:  # the per-row checks below would be as long as the oversized lists
+        return size_errors
     return [
         *_group_errors(spec),
         *_period_errors(spec),
         *_rule_errors(spec),
         *_streak_errors(spec),
     ]
+
+
+def _size_errors(spec):
+    """Caps on the rows of one group (docs/security.md): each is read and rendered on every
+    request for the group, so its size bounds the cost of the read endpoint, the admin page and
+    the staff pages."""
+    if len(spec.periods) > limits.MAX_PERIODS:
+        yield ConfigError(
+            "periods", "periods", f"at most {limits.MAX_PERIODS} periods, got {len(spec.periods)}"
+        )
+    # Targets: at most MAX_RULES through the tracking type's own rule (_rule_errors).
+    for i, rule in enumerate(spec.rules):
+        if len(rule.triggers) > limits.MAX_TRIGGERS:
+            yield ConfigError(
+                "targets",
+                f"targets[{i}].milestones",
+                f"at most {limits.MAX_TRIGGERS} milestones per target, got {len(rule.triggers)}",
+            )
+    if len(spec.streaks) > limits.MAX_STREAKS:
+        yield ConfigError(
+            "streaks", "streaks", f"at most {limits.MAX_STREAKS} streaks, got {len(spec.streaks)}"
+        )
 
 
 def _group_errors(spec):
@@ -84,6 +111,13 @@ def _group_errors(spec):
         yield ConfigError("group", "name", "is longer than 200 characters")
     if spec.start and spec.end and spec.end < spec.start:
         yield ConfigError("group", "endDate", "is before startDate")
+    for path, instant in (("startDate", spec.start), ("endDate", spec.end)):
+        if instant is not None and not limits.in_range(instant):
+            yield ConfigError("group", path, f"must be {limits.RANGE_TEXT}")
+    if spec.frequency is not None and not 1 <= spec.frequency <= limits.MAX_FREQUENCY:
+        yield ConfigError("group", "frequency", f"must be from 1 to {limits.MAX_FREQUENCY}")
+    if spec.total_periods is not None and not 1 <= spec.total_periods <= limits.MAX_PERIODS:
+        yield ConfigError("group", "totalPeriods", f"must be from 1 to {limits.MAX_PERIODS}")
 
 
 def _period_errors(spec):
@@ -102,6 +136,9 @@ def _period_errors(spec):
             seen_codes[period.ref_code] = i
         if period.start and period.end and period.end < period.start:
             yield ConfigError("periods", f"periods[{i}].endDate", "is before startDate")
+        for name, instant in (("startDate", period.start), ("endDate", period.end)):
+            if instant is not None and not limits.in_range(instant):
+                yield ConfigError("periods", f"periods[{i}].{name}", f"must be {limits.RANGE_TEXT}")
     if spec.target_evaluation_type == EvaluationType.FIXED:
         yield from _overlaps(spec.periods)
 
@@ -166,5 +203,7 @@ def _streak_errors(spec):
             yield ConfigError("streaks", path, "is required")
         elif count < 1:
             yield ConfigError("streaks", path, "must be at least 1")
+        elif count > limits.MAX_PERIODS:
+            yield ConfigError("streaks", path, f"must be at most {limits.MAX_PERIODS}")
         elif available is not None and count > available:
             yield ConfigError("streaks", path, f"is longer than the number of periods ({available})")

@@ -157,9 +157,24 @@ class EnrolmentFactory(factory.django.DjangoModelFactory):
 
     group = factory.SubFactory(GroupFactory)
     org = factory.SelfAttribute("group.org")
-    customer = factory.SubFactory(CustomerFactory)
+    customer = factory.SubFactory(CustomerFactory, org=factory.SelfAttribute("..group.org"))
     enrolled_on = T0
     source = "ADMIN"
+
+
+def cross_org_enrolment(**kwargs):
+    """An enrolment crossing orgs, which the database refuses (targets/enrolment_guard.py):
+    created with the triggers dropped for a moment, to test that readers ignore such a row.
+    Inside the test's transaction, so the triggers' removal is rolled back with it."""
+    from django.db import connection
+
+    from targets.enrolment_guard import create_triggers, drop_triggers
+
+    drop_triggers(connection)
+    try:
+        return EnrolmentFactory(**kwargs)
+    finally:
+        create_triggers(connection)
 
 
 class UserTargetFactory(factory.django.DjangoModelFactory):

@@ -19,6 +19,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from config.ids import MAX_LONG
+from targets import limits
 from targets.api.schema import AttributionSerializer, ErrorItemSerializer
 from targets.clock import parse_instant
 from targets.formats import attribution_time, instant_z
@@ -108,7 +109,9 @@ class ValueField(serializers.DecimalField):
 )
 class InstantOrDateField(serializers.Field):
     default_error_messages = {
-        "invalid": "must be an ISO-8601 instant with a timezone (2024-08-27T09:35:24Z) or a date (2024-08-27)"
+        "invalid": "must be an ISO-8601 instant with a timezone (2024-08-27T09:35:24Z) "
+        "or a date (2024-08-27)",
+        "range": f"must be {limits.RANGE_TEXT}",
     }
 
     def to_internal_value(self, data):
@@ -117,13 +120,20 @@ class InstantOrDateField(serializers.Field):
         text = data.strip()
         if _DATE.fullmatch(text):
             try:
-                return date.fromisoformat(text)
+                day = date.fromisoformat(text)
             except ValueError:
                 self.fail("invalid")
+            # A local day of an org east or west of UTC must stay inside the UTC range too.
+            if not limits.EARLIEST_YEAR < day.year < limits.LATEST_YEAR:
+                self.fail("range")
+            return day
         try:
-            return parse_instant(text)
+            instant = parse_instant(text)
         except ValueError:
             self.fail("invalid")
+        if not limits.in_range(instant):
+            self.fail("range")
+        return instant
 
     def to_representation(self, value):
         return instant_z(value)
@@ -168,7 +178,13 @@ class TargetRuleSerializer(StrictSerializer):
         max_length=100, allow_blank=True, default="", help_text="For SUM: the activity attribute to add"
     )
     value = ValueField(source="target_value", help_text="The target value per period, > 0")
-    milestones = MilestoneTriggerSerializer(many=True, source="triggers", default=list)
+    milestones = MilestoneTriggerSerializer(
+        many=True,
+        source="triggers",
+        default=list,
+        max_length=limits.MAX_TRIGGERS,
+        error_messages={"max_length": "at most {max_length} milestones per target"},
+    )
 
 
 class GroupPeriodSerializer(StrictSerializer):
@@ -182,7 +198,9 @@ class GroupStreakSerializer(StrictSerializer):
     id = IdField(required=False, help_text="Read: the streak's id. Write: update that streak.")
     name = StrictCharField(max_length=200, allow_blank=True)
     targetCountOfSequence = StrictIntegerField(
-        source="target_count_of_sequence", help_text="Achieved periods needed, 1 ≤ n ≤ number of periods"
+        source="target_count_of_sequence",
+        max_value=limits.MAX_PERIODS,
+        help_text="Achieved periods needed, 1 ≤ n ≤ number of periods",
     )
 
 
@@ -201,7 +219,7 @@ class TargetGroupSerializer(StrictSerializer):
     id = serializers.IntegerField(read_only=True)
     orgId = serializers.IntegerField(source="org_id", read_only=True)
     name = StrictCharField(allow_blank=True, help_text="Unique in the org, at most 200 characters")
-    description = StrictCharField(allow_blank=True, default="")
+    description = StrictCharField(allow_blank=True, default="", max_length=limits.MAX_TEXT)
     active = StrictBooleanField(default=True)
     targetEvaluationType = EnumField(EvaluationType.choices, source="target_evaluation_type")
     trackingType = EnumField(TrackingType.choices, source="tracking_type")
@@ -210,8 +228,15 @@ class TargetGroupSerializer(StrictSerializer):
     )
     enrolment = EnumField(Enrolment.choices, default=Enrolment.ALL_CUSTOMERS)
     frequencyType = EnumField(FrequencyType.choices, source="frequency_type", default=FrequencyType.DAILY)
-    frequency = StrictIntegerField(min_value=1, default=1, help_text="Periods last frequency × frequencyType")
-    totalPeriods = StrictIntegerField(source="total_periods", min_value=1, allow_null=True, default=None)
+    frequency = StrictIntegerField(
+        min_value=1,
+        max_value=limits.MAX_FREQUENCY,
+        default=1,
+        help_text="Periods last frequency × frequencyType",
+    )
+    totalPeriods = StrictIntegerField(
+        source="total_periods", min_value=1, max_value=limits.MAX_PERIODS, allow_null=True, default=None
+    )
     startDate = InstantOrDateField(source="start")
     endDate = InstantOrDateField(source="end")
     countActivityFrom = InstantOrDateField(
@@ -225,12 +250,24 @@ class TargetGroupSerializer(StrictSerializer):
     periods = GroupPeriodSerializer(
         many=True,
         required=False,
+        max_length=limits.MAX_PERIODS,
+        error_messages={"max_length": "at most {max_length} periods"},
         help_text="Generated from the frequency settings when absent; never given for CYCLIC_WINDOW groups "
         "(their periods are created per customer). Left out of list items with includePeriods=false.",
     )
-    targets = TargetRuleSerializer(many=True, source="rules")
+    # Parsing stops at 10 × the cap; validate_group words the exact rule for the tracking type.
+    targets = TargetRuleSerializer(
+        many=True,
+        source="rules",
+        max_length=10 * limits.MAX_RULES,
+        error_messages={"max_length": f"at most {limits.MAX_RULES} targets"},
+    )
     streaks = GroupStreakSerializer(
-        many=True, default=list, help_text="Only for STREAKS and NON_CONTINUOUS_STREAK"
+        many=True,
+        default=list,
+        max_length=limits.MAX_STREAKS,
+        error_messages={"max_length": "at most {max_length} streaks"},
+        help_text="Only for STREAKS and NON_CONTINUOUS_STREAK",
     )
     attribution = AttributionSerializer(read_only=True)
     refresh = RefreshSerializer(

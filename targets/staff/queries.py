@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 
+from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     Count,
     Exists,
     F,
@@ -23,11 +25,13 @@ from django.db.models import (
     Sum,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
+from django.utils.functional import cached_property
 
 from config.ids import MAX_LONG as MAX_ID
 from config.ids import is_long_id
-from customers.models import Customer, CustomerProfile, Org
+from customers.models import CommChannel, Customer, CustomerProfile, Org
 from targets.models import (
     GroupEnrolment,
     PeriodTargetValue,
@@ -64,25 +68,140 @@ def staff_orgs(*, user) -> dict[int, str]:
 # --- customer search ------------------------------------------------------------------------
 
 
-def _term_filter(term: str) -> Q:
-    """One search word: part of a first or last name, of a channel value (mobile, email, …),
-    case-insensitive; a word of digits also matches the start of a userId."""
-    profiles = CustomerProfile.objects.filter(
-        Q(first_name__icontains=term) | Q(last_name__icontains=term) | Q(channels__value__icontains=term)
-    ).values("customer_id")
-    condition = Q(id__in=profiles)
-    if term.isascii() and term.isdigit() and int(term) <= MAX_ID:
-        condition |= Q(id=int(term)) | Q(id__startswith=term)
-    return condition
+MAX_SEARCH_WORDS = 8
+MAX_SEARCH_WORD = 100
+COUNT_CAP = 1000  # the result count shown is exact up to here, then "1,000+"
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _contains(column: str, term: str) -> str:
+    """SQL: `column` contains the parameter's pattern, case-insensitively. On PostgreSQL the
+    expression is UPPER(column), which the trigram indexes of migration customers 0003 serve for
+    words of 3 characters or more; a shorter word has no trigram, so the index is left aside
+    (`|| ''`) for a scan that a LIMIT can stop early."""
+    if connection.vendor == "postgresql":
+        expression = f"UPPER({column})" if len(term) >= 3 else f"(UPPER({column}) || '')"
+        return f"{expression} LIKE UPPER(%s)"
+    return f"{column} LIKE %s ESCAPE '\\'"
+
+
+def id_prefix_ranges(term: str) -> list[tuple[int, int]]:
+    """The userId ranges whose decimal writing starts with `term` (digits): "9" is 9, 90–99,
+    900–999, … up to 19 digits. Index range scans, instead of `id::text LIKE '9%'` on every row."""
+    if not (term.isascii() and term.isdigit()) or term.startswith("0") or len(term) > 19:
+        return []
+    ranges, number = [], int(term)
+    for extra in range(0, 20 - len(term)):
+        low = number * 10**extra
+        if low > MAX_ID:
+            break
+        ranges.append((low, min(low + 10**extra - 1, MAX_ID)))
+    return ranges
+
+
+PROBE_LIMIT = 5000  # a word matching more customers than this is "broad"
+
+
+def _probe_sql(term: str, org_ids) -> tuple[str, list]:
+    """SQL: up to PROBE_LIMIT + 1 ids of the customers (of the orgs in scope) one search word
+    matches — part of a first or last name or of a channel value (mobile, email, …),
+    case-insensitive; a word of digits also the start of a userId. A UNION ALL of index-friendly
+    parts under a LIMIT, not an OR across joins: on PostgreSQL each part is a trigram-index or
+    primary-key range scan, and the scan stops at the limit."""
+    profile, channel, customer = (
+        CustomerProfile._meta.db_table,
+        CommChannel._meta.db_table,
+        Customer._meta.db_table,
+    )
+    orgs = list(org_ids)
+    in_orgs = f"IN ({', '.join(['%s'] * len(orgs))})"
+    pattern = _like_pattern(term)
+    parts = [
+        f"SELECT customer_id FROM {profile} WHERE org_id {in_orgs} AND {_contains('first_name', term)}",
+        f"SELECT customer_id FROM {profile} WHERE org_id {in_orgs} AND {_contains('last_name', term)}",
+        f"SELECT p.customer_id FROM {channel} c JOIN {profile} p ON p.id = c.profile_id "
+        f"WHERE c.org_id {in_orgs} AND {_contains('c.value', term)}",
+    ]
+    params = [*orgs, pattern, *orgs, pattern, *orgs, pattern]
+    for low, high in id_prefix_ranges(term):
+        parts.append(f"SELECT id FROM {customer} WHERE id BETWEEN %s AND %s AND org_id {in_orgs}")
+        params += [low, high, *orgs]
+    union = " UNION ALL ".join(f"SELECT * FROM ({part}) AS part{n}" for n, part in enumerate(parts))
+    return f"{union} LIMIT {PROBE_LIMIT + 1}", params
+
+
+def _broad_condition(term: str):
+    """The same match as `_probe_sql`, row by row: for a word that matches many customers, the
+    database walks the customers in id order and stops as soon as the page and the bounded count
+    are full. `OFFSET 0` keeps PostgreSQL from turning the EXISTS into a hashed subplan, which
+    would compute every match first."""
+    profile, channel, customer = (
+        CustomerProfile._meta.db_table,
+        CommChannel._meta.db_table,
+        Customer._meta.db_table,
+    )
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
+    outer = f'"{customer}"."id"'
+    pattern = _like_pattern(term)
+    parts = [
+        f"EXISTS (SELECT 1 FROM {profile} p WHERE p.customer_id = {outer} AND "
+        f"({_contains('p.first_name', term)} OR {_contains('p.last_name', term)}){fence})",
+        f"EXISTS (SELECT 1 FROM {channel} c JOIN {profile} p ON p.id = c.profile_id "
+        f"WHERE p.customer_id = {outer} AND {_contains('c.value', term)}{fence})",
+    ]
+    params = [pattern, pattern, pattern]
+    for low, high in id_prefix_ranges(term):
+        parts.append(f"{outer} BETWEEN %s AND %s")
+        params += [low, high]
+    return RawSQL("(" + " OR ".join(parts) + ")", params, output_field=BooleanField())
+
+
+def search_words(q: str) -> list[str]:
+    """The words of a search: at most MAX_SEARCH_WORDS, each at most MAX_SEARCH_WORD long, NUL
+    characters dropped (PostgreSQL cannot compare text with NUL)."""
+    return [word[:MAX_SEARCH_WORD] for word in q.replace("\x00", "").split()[:MAX_SEARCH_WORDS]]
 
 
 def search_customers(*, org_ids, q: str = ""):
     """Customers of the orgs in scope matching every word of `q` (all of them when `q` is
-    empty), by id. A queryset: the caller paginates it."""
+    empty), by id. A queryset: the caller paginates it with BoundedPaginator.
+
+    Bounded work per word, whatever the number of customers (figures in docs/security.md): each
+    word is first probed for at most PROBE_LIMIT + 1 matching ids (index scans under a LIMIT).
+    A word with no match ends the search; a selective word becomes `id IN (its ids)`; a broad one
+    a row-by-row condition the database checks only until the page and the bounded count are
+    full. Longer words are probed first (they are the selective ones)."""
     customers = Customer.objects.filter(org_id__in=org_ids)
-    for term in q.split()[:8]:
-        customers = customers.filter(_term_filter(term))
+    for term in sorted(search_words(q), key=len, reverse=True):
+        sql, params = _probe_sql(term, org_ids)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            ids = {row[0] for row in cursor.fetchall()}
+        if not ids:
+            return customers.none()
+        if len(ids) <= PROBE_LIMIT:
+            customers = customers.filter(id__in=sorted(ids))
+        else:
+            customers = customers.filter(_broad_condition(term))
     return customers.order_by("id")
+
+
+class BoundedPaginator(Paginator):
+    """A paginator whose count stops at COUNT_CAP + 1 (`SELECT COUNT(*) FROM (… LIMIT 1001)`):
+    pages beyond the first thousand matches are not offered; `capped` says the count is a
+    lower bound ("1,000+")."""
+
+    @cached_property
+    def count(self):
+        return self.object_list[: COUNT_CAP + 1].count()
+
+    @property
+    def capped(self):
+        return self.count > COUNT_CAP
 
 
 @dataclass

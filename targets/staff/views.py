@@ -49,7 +49,7 @@ def staff_page(view):
 @staff_page
 def customer_search(request, *, org_ids):
     q = request.GET.get("q", "").strip()[:100]
-    page = Paginator(queries.search_customers(org_ids=org_ids, q=q), PAGE_SIZE).get_page(
+    page = queries.BoundedPaginator(queries.search_customers(org_ids=org_ids, q=q), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     rows = queries.customer_rows(customers=page.object_list, org_ids=org_ids)

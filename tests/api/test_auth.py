@@ -25,7 +25,7 @@ DEMO_KEY, DEMO_SECRET = "demo-key", "demo-secret"
 
 
 @pytest.fixture(autouse=True)
-def fresh_throttle():
+def fresh_throttle(db):
     """The token endpoint is throttled per client address; these tests ask for many tokens."""
     cache.clear()
     yield

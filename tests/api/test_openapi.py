@@ -94,10 +94,16 @@ def test_both_auth_schemes(schema, operation):
         "in": "header",
         "name": "X-CAP-API-OAUTH-TOKEN",
     }
-    # Any one of them is enough (OR): one requirement object each.
+    # Any one of them is enough (OR): one requirement object each; a read needs the read scope.
     assert sorted(operation["security"], key=str) == sorted(
-        [{"basicAuth": []}, {"oauth2": []}, {"bearerAuth": []}, {"capOAuthToken": []}], key=str
+        [{"basicAuth": []}, {"oauth2": ["read"]}, {"bearerAuth": []}, {"capOAuthToken": []}], key=str
     )
+
+
+def test_writes_document_the_write_scope(schema):
+    for path, method in (("/v3.1/activities", "post"), ("/v3/targetGroups", "post")):
+        assert {"oauth2": ["write"]} in schema["paths"][path][method]["security"]
+    assert {"oauth2": ["read"]} in schema["paths"]["/v3/targetGroups"]["get"]["security"]
 
 
 def test_the_token_endpoint_is_documented_without_auth(schema):

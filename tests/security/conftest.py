@@ -31,5 +31,18 @@ def pytest_terminal_summary(terminalreporter):
             "soak: {requests} requests ({reads} reads, {posts} activity posts, {activities} activities) "
             "in {seconds:.1f} s, {failures} failures".format(**soak)
         )
+    hostile = FIGURES.get("fuzz_hostile")
+    if hostile:
+        terminalreporter.write_line(
+            f"hostile-input fuzzing: {sum(hostile.values())} cases, 0 server errors "
+            + ", ".join(f"{name}: {n}" for name, n in sorted(hostile.items()))
+        )
+    flood = FIGURES.get("flood")
+    if flood:
+        terminalreporter.write_line(
+            "wrong-password flood: {attempts} attempts ({attempts_429} answered 429); valid reads: "
+            "median {baseline_median_ms} ms before, {during_median_ms} ms during (p95 {during_p95_ms} ms), "
+            "{valid_reads} reads".format(**flood)
+        )
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "security-figures.json").write_text(json.dumps(FIGURES, indent=2, sort_keys=True) + "\n")

@@ -102,6 +102,23 @@ def test_debug_off_without_any_configuration_refuses_to_start(tmp_path):
     assert "ImproperlyConfigured" in run.stderr
 
 
+def test_without_debug_in_the_environment_debug_is_off_and_refuses_to_start(tmp_path):
+    """Issue 15 §5: an unset DEBUG is production, not development."""
+    run = manage(production_env(tmp_path, DEBUG=None, SECRET_KEY=None), "check")
+    assert run.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY must be set when DEBUG is off." in run.stderr
+    run = manage(production_env(tmp_path, DEBUG=None, ALLOWED_HOSTS=None), "check")
+    assert "ImproperlyConfigured: ALLOWED_HOSTS must be set when DEBUG is off." in run.stderr
+    run = manage(
+        production_env(tmp_path, DEBUG=None),
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG)",
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "False"
+
+
 def test_the_deploy_checks_pass_with_production_settings(tmp_path):
     run = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
     assert run.returncode == 0, run.stdout + run.stderr
@@ -199,7 +216,7 @@ def test_access_tokens_are_not_stored_in_clear(demo):
 
 
 @pytest.fixture
-def two_per_minute(settings):
+def two_per_minute(db, settings):
     """A tiny token rate, and an empty throttle cache before and after."""
     rest = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "2/min"}}
     cache.clear()
@@ -311,6 +328,7 @@ def all_logs(monkeypatch):
     """Every record logged under the most verbose configuration an operator can choose: the
     settings' LOGGING as computed with LOG_LEVEL=DEBUG, applied as Django applies it."""
     monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    monkeypatch.setenv("DEBUG", "1")  # only LOGGING is read; DEBUG off would require SECRET_KEY
     spec = importlib.util.spec_from_file_location("settings_with_debug_logs", ROOT / "config" / "settings.py")
     verbose = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(verbose)

@@ -1,0 +1,17 @@
+"""The suite's settings: the service's own (config.settings) in development mode.
+
+DEBUG is off unless the environment turns it on (docs/security.md), and settings refuse to start
+without SECRET_KEY and ALLOWED_HOSTS when it is off; the suite sets DEBUG=1 for the import of the
+settings only when the environment leaves it unset, so subprocesses started by tests (gunicorn,
+manage.py) still see the caller's environment as it was."""
+
+import os
+
+_unset = "DEBUG" not in os.environ
+if _unset:
+    os.environ["DEBUG"] = "1"
+try:
+    from config.settings import *  # noqa: F403
+finally:
+    if _unset:
+        del os.environ["DEBUG"]
