@@ -16,7 +16,8 @@ def parse_long_id(text) -> int | None:
     """The id written in `text` (ASCII digits only, no sign, no spaces), or None."""
     if not isinstance(text, str) or not _DIGITS.fullmatch(text):
         return None
-    if len(text.lstrip("0")) > len(str(MAX_LONG)):  # too big, and int() refuses 4,300+ digits
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_LONG)):  # too big, and int() refuses 4,300+ digits
         return None
-    value = int(text)
+    value = int(digits)
     return value if value <= MAX_LONG and value > 0 else None
