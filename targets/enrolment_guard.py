@@ -5,7 +5,7 @@ customer's org that would leave an enrolment crossing orgs. Both raise an integr
 (PostgreSQL: check_violation; SQLite: RAISE(ABORT), SQLITE_CONSTRAINT_TRIGGER).
 GroupEnrolment.clean() says the same in forms.
 
-Created by migration targets 0006 and checked again after every `migrate` (post_migrate): on
+Created by migration targets 0007 and checked again after every `migrate` (post_migrate): on
 SQLite, Django rebuilds a table to alter it, which drops its triggers; CREATE TRIGGER IF NOT
 EXISTS puts them back.
 """

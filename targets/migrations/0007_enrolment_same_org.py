@@ -16,6 +16,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("targets", "0005_config_history"), ("customers", "0001_initial")]
+    dependencies = [("targets", "0006_config_version"), ("customers", "0001_initial")]
 
     operations = [migrations.RunPython(create, drop)]
