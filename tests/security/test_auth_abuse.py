@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from customers.authentication import _dummy_secret_hash, verified_credentials
 from targets.models import Activity, TargetGroup
 from tests.conftest import basic
-from tests.security.support import (
+from tests.support import (
     ACTIVITIES,
     EXAMPLE_CUSTOMER,
     READ,

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from targets import limits
 from targets.activities import ItemError, parse_item
 from tests.conftest import basic
-from tests.security.support import ACTIVITIES, EXAMPLE_CUSTOMER, is_envelope_error
+from tests.support import ACTIVITIES, EXAMPLE_CUSTOMER, is_envelope_error
 
 # Examples per test: the parser directly (cheap), then whole requests. 5,000 cases per database,
 # 10,000 in CI (SQLite and PostgreSQL). FUZZ_SCALE multiplies them for a longer local run.

@@ -13,7 +13,7 @@ from targets.models import Activity, TargetGroup, TargetPeriod, UserTarget
 from tests.api.test_config_api import URL as GROUPS
 from tests.api.test_config_api import group_body, rule
 from tests.factories import CustomerFactory
-from tests.security.support import ACTIVITIES, EXAMPLE_CUSTOMER, TOKEN_GENERATE, assert_error, body
+from tests.support import ACTIVITIES, EXAMPLE_CUSTOMER, TOKEN_GENERATE, assert_error, body
 
 TOP = "999999999999999"  # the largest amount: 15 integer digits
 
