@@ -5,8 +5,8 @@ import pytest
 
 from targets.events.feed import decode_cursor, encode_cursor
 from targets.events.models import Event
-from tests.api.support import PASSWORD, api_user, assert_error, body
 from tests.factories import EventFactory, OrgFactory
+from tests.support import PASSWORD, api_user, assert_error, body
 
 pytestmark = pytest.mark.django_db
 

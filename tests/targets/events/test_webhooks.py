@@ -14,8 +14,8 @@ from targets.events.guard import UnsafeURL, check_url
 from targets.events.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from targets.events.signing import signature, verify
 from targets.events.webhooks import endpoint_create
-from tests.api.support import PASSWORD, api_user, assert_error, body
 from tests.factories import EventFactory, OrgFactory
+from tests.support import PASSWORD, api_user, assert_error, body
 from tests.targets.events.receiver import Receiver
 
 pytestmark = pytest.mark.django_db
