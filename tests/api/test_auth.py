@@ -324,3 +324,26 @@ def test_a_nul_character_in_a_client_id_or_username_is_refused_not_a_server_erro
     )
     assert_error(generated, 400, 300004)
     assert_error(APIClient().get(PATH, HTTP_AUTHORIZATION=basic("tillrustaging2\x00", "x")), 401, 401)
+
+
+def test_a_removed_permission_is_refused_at_once_with_either_credential(demo):
+    """Nothing caches permissions across requests (the Basic credential cache holds only the
+    verified password): the request after a permission is taken away is a 403, in any process."""
+    org = OrgFactory()
+    owner = api_user(org)
+    oauth_application(owner, "revoked-perm-app")
+    token = generated_token("revoked-perm-app", "revoked-perm-app-secret")
+    customer = CustomerFactory(org=org)
+    bearer = APIClient()
+    bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    password = APIClient()
+    password.credentials(HTTP_AUTHORIZATION=basic(owner.username, PASSWORD))
+    assert bearer.get(READ.format(customer.id)).status_code == 200
+    assert password.get(READ.format(customer.id)).status_code == 200  # now in the credential cache
+
+    owner.user_permissions.remove(Permission.objects.get(codename="view_targetgroup"))
+
+    assert_error(bearer.get(READ.format(customer.id)), 403, 403)
+    assert_error(password.get(READ.format(customer.id)), 403, 403)
+    stored(token).revoke()
+    assert_error(bearer.get(READ.format(customer.id)), 401, 401)
