@@ -1,11 +1,11 @@
 """The read model of GET /v3.1/users/{userId}/targetGroups (SPEC §3), fetched with the ORM.
 
-`customer_targets` reads everything one answer needs in seven queries, whatever the number of
+`customer_targets` reads everything one answer needs in six queries, whatever the number of
 groups, periods, rules, triggers and streaks, into the typed records of `targets.records`;
 `targets.serialize` turns them into the documented dicts. Each query selects only the columns
 the answer renders (`values_list`), and one-to-many children ride on their parent's query as a
-LEFT JOIN (profiles with channels, periods with per-period values, rules with triggers, streaks
-with the customer's streak row), so the count does not grow.
+LEFT JOIN (the customer with its profiles and channels, periods with per-period values, rules
+with triggers, streaks with the customer's streak row), so the count does not grow.
 
 Cost follows the answer: the default read (`includeInactive=false`) selects in SQL only the
 periods its answer depends on — the current one; for streak groups also the closed ones and
@@ -18,7 +18,7 @@ from datetime import datetime
 
 from django.db.models import Exists, FilteredRelation, OuterRef, Q
 
-from customers.models import Customer, CustomerProfile
+from customers.models import Customer
 from targets.models import (
     STREAK_TRACKING,
     EvaluationType,
@@ -47,6 +47,9 @@ __all__ = ["Filters", "associated_groups", "customer_targets", "number", "user_t
 
 CUSTOMER_FIELDS = CustomerRecord._fields
 PROFILE_FIELDS = (*ProfileRecord._fields[:-1], *(f"channels__{f}" for f in ChannelRecord._fields))
+# The customer with its profiles and their channels, in one query (LEFT JOINs: a customer
+# without a profile is one row whose profile columns are NULL).
+CUSTOMER_PROFILE_FIELDS = (*CUSTOMER_FIELDS, *(f"profiles__{f}" for f in PROFILE_FIELDS))
 ACTOR = ActorRecord._fields
 GROUP_FIELDS = (
     *GroupRecord._fields[:-2],
@@ -88,11 +91,16 @@ def user_target_groups(*, customer_id: int, org_ids, now: datetime, filters: Fil
 
 def customer_targets(*, customer_id: int, org_ids, now: datetime, filters: Filters) -> CustomerTargets | None:
     """The records of one answer, or None when the customer is not in the orgs in scope."""
-    rows = Customer.objects.filter(id=customer_id, org_id__in=org_ids).values_list(*CUSTOMER_FIELDS)[:1]
-    customer = next((CustomerRecord(*row) for row in rows), None)
-    if customer is None:
+    rows = list(
+        Customer.objects.filter(id=customer_id, org_id__in=org_ids)
+        .order_by("profiles__id", "profiles__channels__id")
+        .values_list(*CUSTOMER_PROFILE_FIELDS)
+    )
+    if not rows:
         return None
-    records = CustomerTargets(customer, profiles=_profiles(customer_id))
+    n = len(CUSTOMER_FIELDS)
+    customer = CustomerRecord(*rows[0][:n])
+    records = CustomerTargets(customer, profiles=_profiles(row[n:] for row in rows))
     group_rows = (
         associated_groups(
             customer_id=customer_id, customer_org_id=customer.org_id, org_ids=org_ids, filters=filters
@@ -112,15 +120,13 @@ def _actor(values):
     return ActorRecord(*values) if values[0] is not None else None
 
 
-def _profiles(customer_id):
+def _profiles(rows):
+    """Profiles with their channels from (profile columns, channel columns) rows, in order."""
     profiles = {}
     n = len(ProfileRecord._fields) - 1
-    rows = (
-        CustomerProfile.objects.filter(customer_id=customer_id)
-        .order_by("id", "channels__id")
-        .values_list(*PROFILE_FIELDS)
-    )
     for row in rows:
+        if row[0] is None:  # no profile
+            continue
         profile = profiles.get(row[0])
         if profile is None:
             profile = profiles[row[0]] = ProfileRecord(*row[:n], channels=[])
