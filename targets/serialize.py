@@ -1,4 +1,4 @@
-"""The one serializer of the read model: `CustomerTargets` records → the documented `data` of
+"""The one serializer of the read model: `rec.CustomerTargets` records → the documented `data` of
 GET /v3.1/users/{userId}/targetGroups (SPEC §3).
 
 It applies the answer's domain rules (which period is current, when the group achieved a
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from targets import records as rec
 from targets.formats import attribution_time, instant_z, utc_date
 from targets.models import STREAK_TRACKING, EvaluationType
 from targets.outcomes import (
@@ -21,17 +22,6 @@ from targets.outcomes import (
     streak_state,
 )
 from targets.periods import contains
-from targets.records import (
-    ActorRecord,
-    CustomerRecord,
-    CustomerTargets,
-    GroupRecord,
-    PeriodRecord,
-    ProfileRecord,
-    RuleRecord,
-    StreakRecord,
-    UserTargetRecord,
-)
 
 
 @dataclass(frozen=True)
@@ -50,7 +40,7 @@ def number(value):
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _actor(actor: ActorRecord | None):
+def _actor(actor: rec.ActorRecord | None):
     if actor is None:
         return None
     return {
@@ -68,7 +58,7 @@ def _id_only(actor_id):
     return {"id": actor_id, "code": None, "description": None, "name": None, "type": None}
 
 
-def customer_block(customer: CustomerRecord, profiles: list[ProfileRecord]) -> dict:
+def customer_block(customer: rec.CustomerRecord, profiles: list[rec.ProfileRecord]) -> dict:
     return {
         "id": customer.id,
         "profiles": [
@@ -113,17 +103,17 @@ class GroupProgress:
     """The request-time rules of one group for one customer, period by period."""
 
     current: list[bool]  # per period: the customer's current period
-    streaks: list[tuple[StreakRecord, StreakState]]
+    streaks: list[tuple[rec.StreakRecord, StreakState]]
     streak_achieved_at: dict[int, datetime]  # user target id -> when it completed a streak
 
 
 def group_progress(
-    group: GroupRecord,
+    group: rec.GroupRecord,
     *,
-    periods: list[PeriodRecord],
-    rules: list[RuleRecord],
-    user_targets: dict[tuple[int, int], UserTargetRecord],
-    streaks: list[StreakRecord],
+    periods: list[rec.PeriodRecord],
+    rules: list[rec.RuleRecord],
+    user_targets: dict[tuple[int, int], rec.UserTargetRecord],
+    streaks: list[rec.StreakRecord],
     now: datetime,
 ) -> GroupProgress:
     """Which period is current and where the group's streaks stand. A period is achieved when
@@ -160,7 +150,7 @@ def _reached(achieved_value, trigger_value) -> bool:
     return achieved_value is not None and achieved_value >= trigger_value
 
 
-def _streak(streak: StreakRecord, state: StreakState) -> dict:
+def _streak(streak: rec.StreakRecord, state: StreakState) -> dict:
     return {
         "userStreakId": streak.user_streak_id,
         "streakId": streak.id,
@@ -173,7 +163,9 @@ def _streak(streak: StreakRecord, state: StreakState) -> dict:
     }
 
 
-def _group(group: GroupRecord, records: CustomerTargets, *, now, filters: Filters, enrolled_now) -> dict:
+def _group(
+    group: rec.GroupRecord, records: rec.CustomerTargets, *, now, filters: Filters, enrolled_now
+) -> dict:
     periods = records.periods.get(group.id, [])
     rules = records.rules.get(group.id, [])
     user_targets, overrides = records.user_targets, records.overrides
@@ -249,7 +241,7 @@ def _group(group: GroupRecord, records: CustomerTargets, *, now, filters: Filter
     return out
 
 
-def customer_targets_data(records: CustomerTargets, *, now: datetime, filters: Filters) -> dict:
+def customer_targets_data(records: rec.CustomerTargets, *, now: datetime, filters: Filters) -> dict:
     """The `data` of the response. `now` is the service clock; the groups, periods and rules in
     `records` are those the fetch selected for `filters` (a default read may carry only the
     periods its answer needs: the current one, plus what streaks and PERIOD_AGNOSTIC need)."""
