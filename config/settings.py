@@ -78,6 +78,7 @@ if importlib.util.find_spec("bench") is not None:
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.RequestGuardMiddleware",
+    "config.notfound.ProjectNotFoundMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.exceptions import Codes, json_error
@@ -26,7 +27,13 @@ api = [
 # outside the admin, and the revoke/introspect endpoints authenticate client secrets unthrottled.
 oauth = ([path("token/", ThrottledTokenView.as_view(), name="token")], "oauth2_provider")
 
+admin.site.site_header = "Loyalty milestones"
+admin.site.site_title = "Loyalty milestones admin"
+admin.site.index_title = "Programs, customers and progress"
+admin.site.site_url = "/staff/"  # "View site": the staff pages
+
 urlpatterns = [
+    path("", RedirectView.as_view(url="/staff/", permanent=False), name="home"),
     path("admin/", admin.site.urls),
     path("_nested_admin/", include("nested_admin.urls")),
     path("o/", include(oauth)),
@@ -44,9 +51,9 @@ urlpatterns = [
 def handler404(request, exception=None):
     if request.path.startswith(API_PREFIXES):
         return api_not_found(request)
-    from django.views.defaults import page_not_found
+    from config.notfound import not_found_page
 
-    return page_not_found(request, exception)
+    return not_found_page(request, exception)
 
 
 def handler400(request, exception=None):

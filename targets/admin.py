@@ -615,7 +615,15 @@ def preview_rows(org, params):
         windows = group_windows(group, tz=tz)
     except PeriodGenerationError as exc:
         return None, labels.words(str(exc))
-    return [(w.sequence, w.ref_code, w.start.astimezone(tz), w.end.astimezone(tz)) for w in windows], None
+    return [
+        (
+            w.sequence,
+            w.ref_code,
+            w.start.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            w.end.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+        )
+        for w in windows
+    ], None
 
 
 @admin.register(TargetGroup)

@@ -6,9 +6,10 @@ for Demo Coffee's programs, which are placed around the service clock."""
 
 import json
 import random
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from django.core.management.color import no_style
 from django.db import connection
@@ -30,6 +31,7 @@ from targets.periods import group_windows
 
 EXAMPLE = Path(__file__).with_name("example_org.json")
 EXAMPLE_ORG, CHILD_ORG, UNRELATED_ORG = 50363, 60001, 70001
+DEMO_COFFEE_TZ = "Asia/Kolkata"
 DEMO_ORGS = (CHILD_ORG, UNRELATED_ORG, EXAMPLE_ORG)  # children first: the order to delete in
 SEED = 20240830
 STAFF_ACTOR = 50363001  # the example's actors are taken; staff50363 acts as its own admin user
@@ -194,8 +196,11 @@ LAST_NAMES = [
 
 
 def demo_coffee_programs(now):
-    """Programs of every evaluation and tracking type, placed around `now`."""
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    """Programs of every evaluation and tracking type, placed around `now`. Their windows are
+    whole local days of Demo Coffee's timezone (Asia/Kolkata), like the periods generated in
+    them: a window starts at a local midnight and ends at 23:59:59 local."""
+    tz = ZoneInfo(DEMO_COFFEE_TZ)
+    today = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
     week_ago = today - timedelta(days=7)
 
     def rule(name, target_type="GROSS_SALES", value="500", triggers=(), **extra):
@@ -285,7 +290,7 @@ def demo_coffee_programs(now):
             frequency_type=FrequencyType.MONTHLY,
             total=3,
             start=week_ago - timedelta(days=60),
-            end=today + timedelta(days=60),
+            end=today + timedelta(days=61) - timedelta(seconds=1),
         ),
         program("Ladder", P, TrackingType.DEFAULT, [rule("Spend 300, then again", value="300")], total=5),
         program("Capped ladder", P, TrackingType.CAPPING, [rule("Ten coffees", "COUNT", "10")], total=3),
@@ -293,7 +298,7 @@ def demo_coffee_programs(now):
 
 
 def seed_demo_coffee(parent, now):
-    org = Org.objects.create(id=CHILD_ORG, name="Demo Coffee", timezone="Asia/Kolkata", parent=parent)
+    org = Org.objects.create(id=CHILD_ORG, name="Demo Coffee", timezone=DEMO_COFFEE_TZ, parent=parent)
     Actor.objects.bulk_create(
         [
             Actor(

@@ -474,3 +474,92 @@ def test_a_save_refreshes_progress_and_the_page_shows_the_refresh_state(admin_cl
     page = admin_client.get(change_url(53230)).content.decode()
     assert "Progress refresh" in page
     assert re.search(r"Done: (\d+) of \1 customers \(with the save, finished 2024-08-30 09:21 UTC\)", page)
+
+
+def test_a_superusers_org_is_not_prefilled(admin_client):
+    form = admin_client.get("/admin/targets/targetgroup/add/").context["adminform"].form
+    assert form["org"].value() in (None, "")
+
+
+def test_days_are_the_orgs_local_days_with_the_zone_named(login):
+    """Demo Coffee is in Asia/Kolkata: the window is shown and typed as local days."""
+    client = login("staff60001")
+    add = client.get("/admin/targets/targetgroup/add/").content.decode()
+    assert "Asia/Kolkata (UTC+05:30)" in add
+    group = TargetGroup.objects.filter(org_id=60001, target_evaluation_type="FIXED_CALENDAR_WINDOW").first()
+    response = client.get(change_url(group.id))
+    form = response.context["adminform"].form
+    kolkata = group.org.tz
+    assert form["start_day"].value() == group.start.astimezone(kolkata).date()
+    assert form["end_day"].value() == group.end.astimezone(kolkata).date()
+
+
+def test_a_new_program_gets_its_periods_from_the_schedule_in_local_time(login):
+    """One pass: no periods typed in, a monthly schedule in Asia/Kolkata; the window and the
+    generated periods agree (local midnights), and the streak's length is checked against them."""
+    client = login("staff60001")
+    data = page_data(client.get("/admin/targets/targetgroup/add/"))
+    for name, value in {
+        "name": "Monthly coffees",
+        "target_evaluation_type": "FIXED_CALENDAR_WINDOW",
+        "tracking_type": "STREAKS",
+        "frequency_type": "MONTHLY",
+        "frequency": 1,
+        "total_periods": 4,
+        "start_day": date(2024, 8, 1),
+        "end_day": date(2024, 11, 30),
+    }.items():
+        put(data, name, value)
+    rule = add_row(
+        data,
+        "rules",
+        name="Three coffees",
+        active=True,
+        target_entity="TRANSACTION",
+        event_name="TransactionAdd",
+        target_type="COUNT",
+        target_value="3",
+    )
+    add_row(data, f"rules-{rule}-triggers", trigger_name="First", trigger_value="1")
+    add_row(data, f"rules-{rule}-triggers", trigger_name="Almost", trigger_value="2")
+    add_row(data, "streaks", name="Two months running", target_count_of_sequence=2)
+    response = client.post("/admin/targets/targetgroup/add/", data)
+    assert response.status_code == 302, all_errors(response)
+
+    group = TargetGroup.objects.get(org_id=60001, name="Monthly coffees")
+    kolkata = group.org.tz
+    periods = list(group.periods.order_by("sequence"))
+    assert [
+        (p.start.astimezone(kolkata).isoformat(), p.end.astimezone(kolkata).isoformat()) for p in periods
+    ] == [
+        ("2024-08-01T00:00:00+05:30", "2024-08-31T23:59:59+05:30"),
+        ("2024-09-01T00:00:00+05:30", "2024-09-30T23:59:59+05:30"),
+        ("2024-10-01T00:00:00+05:30", "2024-10-31T23:59:59+05:30"),
+        ("2024-11-01T00:00:00+05:30", "2024-11-30T23:59:59+05:30"),
+    ]
+    assert (group.start, group.end) == (periods[0].start, periods[-1].end)
+    assert [
+        (t.trigger_name, t.trigger_value) for t in group.rules.get().triggers.order_by("trigger_value")
+    ] == [
+        ("First", Decimal("1")),
+        ("Almost", Decimal("2")),
+    ]
+    assert group.streaks.get().target_count_of_sequence == 2
+
+
+def test_the_preview_shows_the_periods_the_schedule_gives(login):
+    client = login("staff60001")
+    response = client.get(
+        "/admin/targets/targetgroup/preview/",
+        {
+            "start_day": "2024-08-01",
+            "end_day": "2024-11-30",
+            "frequency_type": "MONTHLY",
+            "frequency": "1",
+            "total_periods": "4",
+            "target_evaluation_type": "FIXED_CALENDAR_WINDOW",
+        },
+    )
+    page = response.content.decode()
+    assert "4 periods, in Asia/Kolkata (UTC+05:30)" in page
+    assert "2024-08-01 00:00" in page and "2024-11-30 23:59:59" in page

@@ -357,3 +357,22 @@ def test_reset_rebuilds_the_same_demo(demo):
     call_command("seed_demo", reset=True, verbosity=0)
     assert snapshot(org_ids=(50363,)) == example_before
     assert snapshot()[0] == all_before
+
+
+def test_demo_coffee_windows_are_whole_local_days_and_agree_with_their_periods(demo):
+    """Demo Coffee (Asia/Kolkata): every window starts at a local midnight and ends at 23:59:59
+    local, and a FIXED group's first period starts where the group does."""
+    from zoneinfo import ZoneInfo
+
+    from targets.models import TargetGroup
+
+    kolkata = ZoneInfo("Asia/Kolkata")
+    groups = list(TargetGroup.objects.filter(org_id=60001).prefetch_related("periods"))
+    assert groups
+    for group in groups:
+        start, end = group.start.astimezone(kolkata), group.end.astimezone(kolkata)
+        assert (start.hour, start.minute, start.second) == (0, 0, 0), group
+        assert (end.hour, end.minute, end.second) == (23, 59, 59), group
+        shared = sorted((p for p in group.periods.all() if p.customer_id is None), key=lambda p: p.sequence)
+        if group.target_evaluation_type == "FIXED_CALENDAR_WINDOW":
+            assert shared[0].start == group.start and shared[-1].end <= group.end, group
