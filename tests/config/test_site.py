@@ -22,7 +22,7 @@ def test_a_missing_page_is_the_projects_own_page(db, settings, debug):
     response = Client().get("/no/such/page/")
     assert response.status_code == 404
     page = response.content.decode()
-    assert "Page not found" in page and "/no/such/page/" in page
+    assert "Page not found" in page
     assert "URLconf" not in page  # not Django's debug page listing the URL patterns
     assert 'href="/staff/customers/"' in page and 'href="/admin/"' in page
 
