@@ -393,8 +393,9 @@ class DayFields:
             field = self.fields[f"{name}_day"]
             field.required = required
             field.help_text = (
-                f"Local day in {zone}; the {'first' if name == 'start' else 'last'} day counts from "
-                f"{when}. Example: {'2024-08-01' if name == 'start' else '2024-11-30'}."
+                f"Local day in {zone}; the {'first' if name == 'start' else 'last'} day counts "
+                f"{'from' if name == 'start' else 'until'} {when}. "
+                f"Example: {'2024-08-01' if name == 'start' else '2024-11-30'}."
             )
             saved = getattr(self.instance, name, None)
             if saved is not None and tz is not None:
