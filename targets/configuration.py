@@ -268,7 +268,9 @@ def group_enrol(
         )
     # Before the refresh, whose events (an initialBalance reaching a target) follow it.
     record_enrolments(type=EventType.ENROLLED, group=locked, customer_ids=new, now=now, source=source)
-    if new and (initial_balance is not None or reset_streaks):
+    # A backdated group counts activity received before it existed for the customers enrolled
+    # (docs/engine.md): enrolling one brings that activity in, as a balance or a reset does.
+    if new and (initial_balance is not None or reset_streaks or locked.counts_from < locked.created_on):
         refresh_after_change(group=locked, now=now, reason="enrolment", customer_ids=new)
     return [
         (user_id, NOT_FOUND if user_id not in found else ALREADY_ENROLLED if user_id in already else ENROLLED)

@@ -7,6 +7,7 @@ disagree. Event time decides: a target is achieved at the `occurred_at` of the a
 first brought it to its value, whatever order activities arrive in.
 """
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -232,7 +233,7 @@ def evaluate_group(
     if agnostic:
         if not periods:
             return out
-        placed = [(act, None) for act in counted]
+        placed = _after_their_balance([(act, None) for act in counted])
     else:
         placed = []
         for act in counted:
@@ -352,6 +353,21 @@ def _balances_first(placed):
         or (act.received_at, act.id) > (latest[period.id].received_at, latest[period.id].id)
     ]
     return balances + rest
+
+
+def _after_their_balance(placed):
+    """PERIOD_AGNOSTIC: activity received after an initialBalance adds on top of it, whenever it
+    happened, as in the other groups (`_balances_first`). So each balance is replayed before
+    the activity received after it (and before the next balance), that activity by event time."""
+    balances = sorted((act.received_at, act.id) for act, _ in placed if act.adjusts_group_id is not None)
+    if not balances:
+        return placed
+
+    def order(item):
+        act = item[0]
+        return bisect_right(balances, (act.received_at, act.id)), act.adjusts_group_id is None
+
+    return sorted(placed, key=order)  # stable: by (occurred_at, id) within each
 
 
 def _adjust(states, periods, pointer, act, period, *, group, rule, cap):
