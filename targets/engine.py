@@ -468,7 +468,11 @@ class _ProgressWriter:
             rows = rows.filter(customer_id__any=self.customers)
         else:
             spans = {}
-            for (customer_id, _), periods in replays.items():
+            for (customer_id, group_id), periods in replays.items():
+                group = self.groups[group_id]
+                if group.evaluation == EvaluationType.PERIOD_AGNOSTIC:
+                    # Its periods have no calendar (generated ones: start = end): the window.
+                    periods = [group]
                 low = min(p.start for p in periods)
                 high = max(p.end for p in periods) + timedelta(seconds=1)
                 held = spans.get(customer_id)

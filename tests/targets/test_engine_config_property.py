@@ -603,3 +603,19 @@ def test_activity_received_at_the_instant_of_a_deactivation(pause):
     _tie(program, pause)
 
     assert program.values() == {(program.group.rules.get().pk, 1): 2}
+
+
+@pytest.mark.django_db
+def test_a_late_activity_in_a_period_agnostic_group_created_through_the_service_replays_all_of_it():
+    # Generated PERIOD_AGNOSTIC periods have no calendar (start = end = the group's start): the
+    # replay of a late activity must read the group's whole window, not those periods' span.
+    program = Program("agnostic")  # CAPPING COUNT 2, 3 periods
+    rule = program.group.rules.get().pk
+    program.at(1)
+    program.activity(hours=3)
+    program.at(2)
+    program.activity(hours=2)  # late: happened before the first
+    program.at(3)
+    program.activity(hours=1)  # late again
+
+    assert program.values() == {(rule, 1): 2, (rule, 2): 1}
