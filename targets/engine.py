@@ -800,7 +800,7 @@ class _ProgressWriter:
                 "achieved_user_target_id",
             )
         }
-        new, changed = [], []
+        new, changed, gone = [], [], []
         for customer_id, group_id in self.pairs:
             group = self.groups[group_id]
             if not group.streaks:
@@ -820,8 +820,6 @@ class _ProgressWriter:
                     for key in ((customer_id, rule.id, period.id) for rule in group.active_rules)
                 ]
                 achieved = period_achieved_at(row.achieved_at if row else None for row in rows)
-                if reset is not None and achieved is not None and achieved < reset:
-                    achieved = None
                 completing = max(
                     (r for r in rows if r and r.achieved_at), key=lambda r: r.achieved_at, default=None
                 )
@@ -849,6 +847,8 @@ class _ProgressWriter:
                 if row is None:
                     if state.status != "NOT_STARTED":
                         new.append((group.org_id, customer_id, streak_id, *values))
+                elif state.status == "NOT_STARTED":
+                    gone.append(row.id)  # as a rebuild leaves it: no row before a first achieved period
                 elif (row.status, row.current_count, row.achieved_at, row.achieved_user_target_id) != values:
                     row.status, row.current_count, row.achieved_at, row.achieved_user_target_id = values
                     changed.append(row)
@@ -858,3 +858,5 @@ class _ProgressWriter:
             new,
         )
         update_rows(UserStreak, changed, ["status", "current_count", "achieved_at", "achieved_user_target"])
+        if gone:
+            UserStreak.objects.filter(id__any=gone).delete()

@@ -62,6 +62,8 @@ class GroupRecord(NamedTuple):
     last_updated_on: datetime | None
     created_by: ActorRecord | None
     last_updated_by: ActorRecord | None
+    # The customer re-enrolled with resetStreakStatus: periods achieved before do not count.
+    streak_reset_at: datetime | None = None
 
 
 class PeriodRecord(NamedTuple):

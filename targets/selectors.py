@@ -16,12 +16,13 @@ years of daily periods costs no more per request as the years go by.
 
 from datetime import datetime
 
-from django.db.models import Exists, FilteredRelation, OuterRef, Q
+from django.db.models import Exists, FilteredRelation, OuterRef, Q, Subquery
 
 from customers.models import Customer
 from targets.models import (
     STREAK_TRACKING,
     EvaluationType,
+    GroupEnrolment,
     Streak,
     TargetGroup,
     TargetPeriod,
@@ -52,9 +53,10 @@ PROFILE_FIELDS = (*ProfileRecord._fields[:-1], *(f"channels__{f}" for f in Chann
 CUSTOMER_PROFILE_FIELDS = (*CUSTOMER_FIELDS, *(f"profiles__{f}" for f in PROFILE_FIELDS))
 ACTOR = ActorRecord._fields
 GROUP_FIELDS = (
-    *GroupRecord._fields[:-2],
+    *GroupRecord._fields[:-3],
     *(f"created_by__{f}" for f in ACTOR),
     *(f"last_updated_by__{f}" for f in ACTOR),
+    "streak_reset_at",
 )
 PERIOD_FIELDS = (*PeriodRecord._fields, "rule_values__rule_id", "rule_values__target_value")
 RULE_FIELDS = (
@@ -101,16 +103,20 @@ def customer_targets(*, customer_id: int, org_ids, now: datetime, filters: Filte
     n = len(CUSTOMER_FIELDS)
     customer = CustomerRecord(*rows[0][:n])
     records = CustomerTargets(customer, profiles=_profiles(row[n:] for row in rows))
+    reset = GroupEnrolment.objects.filter(group_id=OuterRef("id"), customer_id=customer_id)
     group_rows = (
         associated_groups(
             customer_id=customer_id, customer_org_id=customer.org_id, org_ids=org_ids, filters=filters
         )
+        .annotate(streak_reset_at=Subquery(reset.values("streak_reset_at")[:1]))
         .order_by("id")
         .values_list(*GROUP_FIELDS)
     )
-    n = len(GroupRecord._fields) - 2
+    n = len(GroupRecord._fields) - 3
     for row in group_rows:
-        records.groups.append(GroupRecord(*row[:n], _actor(row[n : n + 5]), _actor(row[n + 5 :])))
+        records.groups.append(
+            GroupRecord(*row[:n], _actor(row[n : n + 5]), _actor(row[n + 5 : n + 10]), row[n + 10])
+        )
     if records.groups:
         _fetch_children(records, now=now, every_period=filters.include_inactive)
     return records

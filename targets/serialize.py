@@ -132,9 +132,12 @@ def group_progress(
         current = [contains(p.start, p.end, now) for p in periods]
     states, streak_achieved_at = [], {}
     if group.tracking_type in STREAK_TRACKING and streaks:
+        reset = getattr(group, "streak_reset_at", None)  # a model (the naive benchmark) has none
         outcomes = [
             PeriodOutcome(a.achieved_at, closed=p.end < now and not agnostic, user_target_id=a.user_target_id)
             for p, a in zip(periods, achievements, strict=True)
+            # A streak reset on re-enrolment starts afresh from the period holding the reset.
+            if reset is None or p.end >= reset
         ]
         for streak in streaks:
             state = streak_state(

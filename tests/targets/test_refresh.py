@@ -120,7 +120,9 @@ def coffee(demo, client_for):
 
 
 def count_rule(**overrides):
-    return rule(targetEntity="EVENT", eventName="Coffee", targetType="COUNT", value=3, **overrides)
+    return rule(
+        **{"targetEntity": "EVENT", "eventName": "Coffee", "targetType": "COUNT", "value": 3, **overrides}
+    )
 
 
 def test_lowering_a_count_target_achieves_it(coffee, settings):
@@ -291,3 +293,33 @@ def test_a_large_change_runs_in_the_background_and_coalesces(coffee, settings):
     assert body_of(response)["data"]["refresh"]["customersDone"] == 2
     for customer in (CUSTOMER, 900000002):
         assert program.value(customer) == (1, True)
+
+
+def streak_of(program):
+    shown = program.shown()
+    assert shown == program.rebuilt()
+    [streak] = shown[0]["streaks"]
+    return streak["status"], streak["currentCount"]
+
+
+@pytest.mark.parametrize("reset, expected", [(False, ("ACHIEVED", 3)), (True, ("IN_PROGRESS", 1))])
+def test_re_enrolment_continues_a_streak_unless_told_to_reset_it(coffee, settings, reset, expected):
+    program = Program(
+        coffee,
+        settings,
+        enrolment="EXPLICIT",
+        trackingType="STREAKS",
+        targets=[count_rule(value=1)],
+        streaks=[{"name": "Three days", "targetCountOfSequence": 3}],
+    )
+    program.post("enrol", userIds=[CUSTOMER])
+    program.event(at="2024-08-28T08:00:00Z")
+    program.event(at="2024-08-29T08:00:00Z")
+    assert streak_of(program) == ("IN_PROGRESS", 2)
+    program.post("unenrol", userIds=[CUSTOMER])
+
+    program.post("enrol", userIds=[CUSTOMER], resetStreakStatus=reset)
+    assert streak_of(program) == (("NOT_STARTED", 0) if reset else ("IN_PROGRESS", 2))
+    program.event(at="2024-08-30T08:00:00Z")
+
+    assert streak_of(program) == expected
