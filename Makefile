@@ -25,6 +25,8 @@ run bench: export DEBUG := 1
 run: $(VENV)/.deps-run
 	$(BIN)/python manage.py migrate --noinput
 	TARGETS_NOW=$(DEMO_NOW) $(BIN)/python manage.py seed_demo
+	@# The periodic sweep for streaks dropped by a period's close (docs/events.md), run by the worker.
+	TARGETS_NOW=$(DEMO_NOW) $(BIN)/python manage.py sweep_streaks --schedule
 	@$(BIN)/python -c "from targets.demo.banner import banner; print(banner('http://$(HOST)'))"
 	@# The task worker (background progress refreshes) runs beside the server and stops with it.
 	@DEBUG=1 TARGETS_NOW=$(DEMO_NOW) $(BIN)/python manage.py db_worker --no-reload --no-startup-delay & \

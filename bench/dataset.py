@@ -34,6 +34,7 @@ from oauth2_provider.models import AccessToken, Application
 
 from customers.models import Actor, CommChannel, Customer, CustomerProfile, Org
 from targets.engine import activity_ingest
+from targets.events.models import Event
 from targets.models import (
     Activity,
     GroupEnrolment,
@@ -509,7 +510,7 @@ def _delete_where(model, where, params):
 def reset_ingest(org):
     """Remove the ingest org's activity and progress, so each measurement starts alike."""
     with transaction.atomic():
-        for model in (UserMilestone, UserStreak, UserTarget, GroupEnrolment, Activity):
+        for model in (UserMilestone, UserStreak, UserTarget, GroupEnrolment, Activity, Event):
             _delete_where(model, "org_id = %s", [org.id])
         _delete_where(TargetPeriod, "org_id = %s AND customer_id IS NOT NULL", [org.id])
         Customer.objects.filter(org=org).update(lifetime_purchases=0)
@@ -523,6 +524,7 @@ def delete_dataset():
 def _delete_orgs(orgs):
     marks = ", ".join(["%s"] * len(orgs))
     for model in (
+        Event,
         UserMilestone,
         UserStreak,
         UserTarget,

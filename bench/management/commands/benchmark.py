@@ -26,6 +26,10 @@ Measures, side by side in one run on the configured database (issue 7, docs/scal
   ingest.single_p50_ms      its time for a customer with 3 past activities …
   ingest.history_ratio      … and for one with 20,000 (--quick: 5,000) ÷ that: the cost of one
                             activity must not follow the customer's history
+  ingest.events_off_per_s / ingest.events_off_serial_per_s
+                            ingest.per_s / serial_per_s again with achievement events off
+                            (EVENTS_ENABLED=false; docs/events.md)
+  ingest.events_cost_ratio  events off ÷ events on, the mean of the two pairs (issue 16: ≤ 1.10)
   render.bytes              size of the heavy response
 
 The dataset is built once (fixed seed, orgs 800000+) and reused; see bench.dataset.
@@ -35,6 +39,7 @@ No threshold fails the run: the table says which targets hold.
 
 import base64
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -62,6 +67,7 @@ from bench.measure import (
     run_side_by_side,
 )
 from targets.engine import activity_ingest
+from targets.events.models import Event
 from targets.models import Activity
 
 NOW_ISO = ds.NOW.isoformat().replace("+00:00", "Z")
@@ -143,6 +149,7 @@ TARGETS = [
     ("ingest.per_s", "≥ 5,000", lambda f: f["ingest.per_s"] >= 5000),
     ("ingest.single_queries", "≤ 8", lambda f: f["ingest.single_queries"] <= 8),
     ("ingest.history_ratio", "≤ 1.5", lambda f: f["ingest.history_ratio"] <= 1.5),
+    ("ingest.events_cost_ratio", "≤ 1.10", lambda f: f["ingest.events_cost_ratio"] <= 1.10),
 ]
 
 ORDER = [
@@ -173,6 +180,9 @@ ORDER = [
     "ingest.single_p50_ms",
     "ingest.history_p50_ms",
     "ingest.history_ratio",
+    "ingest.events_off_per_s",
+    "ingest.events_off_serial_per_s",
+    "ingest.events_cost_ratio",
     "render.bytes",
 ]
 
@@ -405,6 +415,8 @@ class Command(BaseCommand):
         elapsed = self.import_file(org, customers, count, 1, described)
         self.figures["ingest.serial_per_s"] = count / elapsed
         self.notes["ingest.serial_per_s"] = f"the same, 1 worker ({elapsed:.1f} s)"
+        events = Event.objects.filter(org=org).count()
+        self.events_off(org, customers, count, workers, described, events)
 
         self.log(f"ingest: {described} through POST /v3.1/activities ...")
         ds.reset_ingest(org)
@@ -469,6 +481,33 @@ class Command(BaseCommand):
             f"a customer with {profile.history:,} past activities ÷ one with 3, medians of {profile.singles}"
         )
         ds.reset_ingest(org)
+
+    def events_off(self, org, customers, count, workers, described, events):
+        """The same two imports with achievement events off (worker processes read the
+        environment, this one the settings)."""
+        previous = os.environ.get("EVENTS_ENABLED")
+        os.environ["EVENTS_ENABLED"] = "false"
+        try:
+            with override_settings(EVENTS_ENABLED=False):
+                off = self.import_file(org, customers, count, workers, described)
+                off_serial = self.import_file(org, customers, count, 1, described)
+        finally:
+            if previous is None:
+                os.environ.pop("EVENTS_ENABLED")
+            else:
+                os.environ["EVENTS_ENABLED"] = previous
+        self.figures["ingest.events_off_per_s"] = count / off
+        self.notes["ingest.events_off_per_s"] = f"ingest.per_s with events off ({off:.1f} s)"
+        self.figures["ingest.events_off_serial_per_s"] = count / off_serial
+        self.notes["ingest.events_off_serial_per_s"] = (
+            f"ingest.serial_per_s with events off ({off_serial:.1f} s)"
+        )
+        f = self.figures
+        self.figures["ingest.events_cost_ratio"] = (
+            f["ingest.events_off_per_s"] / f["ingest.per_s"]
+            + f["ingest.events_off_serial_per_s"] / f["ingest.serial_per_s"]
+        ) / 2
+        self.notes["ingest.events_cost_ratio"] = f"events on wrote {events:,} events for {count:,} activities"
 
     def import_file(self, org, customers, count, workers, described):
         """Seconds `import_activities` takes for the ingest workload, from an empty org."""
