@@ -51,8 +51,7 @@ def retry_window() -> timedelta:
     return timedelta(hours=_setting("WEBHOOK_RETRY_HOURS", 24))
 
 
-def events_written(events) -> None:
-    orgs = {e.org_id for e in events}
+def events_written(orgs) -> None:
     if WebhookEndpoint.objects.filter(org_id__in=orgs, active=True).exists():
         from targets.events.tasks import dispatch_events
 

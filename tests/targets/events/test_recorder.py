@@ -280,3 +280,43 @@ def test_events_off_writes_none(shop, settings):
     group, customer = shop
     ingest(customer, item(customer, at(1), 5000))
     assert types(customer) == []
+
+
+def test_raising_a_unified_rule_revokes_the_rule_and_the_unified_period():
+    group = group_with_periods(
+        periods=5,
+        tracking_type="UNIFIED",
+        rule_kwargs=[
+            {"target_type": "GROSS_SALES", "target_value": Decimal(100)},
+            {"target_entity": "EVENT", "event_name": "Visit", "target_type": "COUNT", "target_value": 1},
+        ],
+    )
+    customer = CustomerFactory(org=group.org)
+    ingest(customer, item(customer, at(2), 150), item(customer, at(2, 13), entity="EVENT", event="Visit"))
+    assert types(customer) == ["ENROLLED", "TARGET_ACHIEVED", "TARGET_ACHIEVED", "UNIFIED_TARGET_ACHIEVED"]
+    mark = last_id()
+    sales = group.rules.get(target_type="GROSS_SALES")
+    visits = group.rules.get(target_type="COUNT")
+    data = {"rules": [rule_data(sales, target_value=500), rule_data(visits)]}
+    group_update(group=group, actor=None, data=data, now=NOW, partial=True)
+    revoked = list(Event.objects.filter(user_id=customer.id, id__gt=mark).order_by("id"))
+    assert sorted((e.type, e.revoked_type, e.rule_id) for e in revoked) == [
+        ("ACHIEVEMENT_REVOKED", "TARGET_ACHIEVED", sales.id),
+        ("ACHIEVEMENT_REVOKED", "UNIFIED_TARGET_ACHIEVED", None),
+    ]
+    assert all(e.occurred_at == NOW and e.activity_id is None for e in revoked)
+
+
+def test_raising_the_target_revokes_an_achieved_streak():
+    group = group_with_periods(periods=5, tracking_type="STREAKS", streaks=[1])
+    customer = CustomerFactory(org=group.org)
+    ingest(customer, item(customer, at(2), 1000))
+    assert types(customer) == ["ENROLLED", "TARGET_ACHIEVED", "STREAK_ACHIEVED"]
+    mark = last_id()
+    rule = group.rules.get()
+    group_update(
+        group=group, actor=None, data={"rules": [rule_data(rule, target_value=5000)]}, now=NOW, partial=True
+    )
+    assert sorted(
+        (e.type, e.revoked_type) for e in Event.objects.filter(user_id=customer.id, id__gt=mark)
+    ) == [("ACHIEVEMENT_REVOKED", "STREAK_ACHIEVED"), ("ACHIEVEMENT_REVOKED", "TARGET_ACHIEVED")]
