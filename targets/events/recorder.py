@@ -69,6 +69,10 @@ def write_events(rows: list[tuple]) -> None:
         return
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            # The transaction's deferred foreign-key checks (every progress row's) run now,
+            # before the lock, not at COMMIT under it: concurrent writers queue on the lock
+            # only for the events' insert and the commit itself.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENT_LOCK])
     # SQLite writes one transaction at a time: ids are in commit order already.
     insert_rows(Event, EVENT_FIELDS, rows)
