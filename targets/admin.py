@@ -546,7 +546,9 @@ class PeriodInline(LabelledChoices, OrgRestrictedInline, nested_admin.NestedTabu
         return super().get_queryset(request).filter(customer__isnull=True).order_by("sequence")
 
 
-class TriggerInline(LabelledChoices, OrgRestrictedInline, nested_admin.NestedTabularInline):
+class TriggerInline(LabelledChoices, OrgRestrictedInline, nested_admin.NestedStackedInline):
+    """Stacked: each field has its own label (the nested tabular rows have none)."""
+
     model = MilestoneTrigger
     formset = ServiceErrorsFormSet
     form = TriggerForm

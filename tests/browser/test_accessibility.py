@@ -54,6 +54,21 @@ def test_staff_pages_have_no_critical_or_serious_violations(browser_page, width)
             assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0, path
 
 
+@pytest.mark.parametrize("width", [1366, 390])
+def test_the_target_group_add_and_change_pages_have_no_critical_or_serious_violations(browser_page, width):
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, "staff60001", path="/admin/login/")
+    axe = Axe()
+    page.goto("/admin/targets/targetgroup/add/")
+    assert blocking(axe.run(page)) == []
+    page.goto("/admin/targets/targetgroup/?q=Weekly+spend+500")
+    page.get_by_role("link", name="Weekly spend 500").click()  # periods, a rule with a trigger
+    assert blocking(axe.run(page)) == []
+    if width == 1366:
+        assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+
 def test_staff_focus_ring_and_control_borders_reach_3_to_1(browser_page):
     page = browser_page
     log_in(page, "staff50363")
