@@ -651,7 +651,14 @@ class TargetGroupAdmin(
     list_filter = ("active", "target_evaluation_type", "tracking_type")
     search_fields = ("name", "id__exact")
     date_hierarchy = "start"
-    actions = ["generate_periods", "activate", "deactivate", "clone", "export_configuration"]
+    actions = [
+        "generate_periods",
+        "activate",
+        "deactivate",
+        "count_past_activity",
+        "clone",
+        "export_configuration",
+    ]
     readonly_fields = ("preview", "staff_link", "refresh_state")
     fieldsets = (
         (
@@ -930,6 +937,31 @@ class TargetGroupAdmin(
                 )
         state = "activated" if active else "deactivated"
         self.message_user(request, f"{changed} program(s) {state}.", messages.SUCCESS)
+
+    @admin.action(
+        description="Count past activity (from the program's first day, also what arrived before it existed)",
+        permissions=["change"],
+    )
+    def count_past_activity(self, request, queryset):
+        """Backdate programs (docs/engine.md): the group counts stored activity received since its
+        first day, through the configuration service, which refreshes the customers' progress."""
+        done = []
+        with history.through(history.ADMIN_ACTION):
+            for group in queryset:
+                configuration.group_update(
+                    group=group,
+                    actor=attributed_actor(request, group),
+                    data={"count_activity_from": group.start},
+                    now=clock.now(),
+                    partial=True,
+                )
+                done.append(group.name)
+        self.message_user(
+            request,
+            f"{len(done)} program(s) now count past activity from their first day; customer progress "
+            "is refreshed (see each program's refresh state).",
+            messages.SUCCESS,
+        )
 
     @admin.action(description="Clone (new name, periods moved to a new first day)", permissions=["add"])
     def clone(self, request, queryset):

@@ -563,3 +563,46 @@ def test_the_preview_shows_the_periods_the_schedule_gives(login):
     page = response.content.decode()
     assert "4 periods, in Asia/Kolkata (UTC+05:30)" in page
     assert "2024-08-01 00:00" in page and "2024-11-30 23:59:59" in page
+
+
+def test_the_count_past_activity_action_backdates_the_program_and_refreshes_progress(admin_client, settings):
+    """Issue 12: a backdated program counts past activity after one admin action."""
+    from datetime import timedelta
+
+    from customers.models import Org
+    from targets.engine import activity_ingest
+    from targets.models import TargetGroup, UserTarget
+    from tests.factories import T0, CustomerFactory, group_with_periods
+
+    org = Org.objects.get(id=60001)
+    # A program that started five days before it was created.
+    group = group_with_periods(org=org, periods=3, start=T0 - timedelta(days=5), created_on=T0)
+    customer = CustomerFactory(org=org)
+    before = group.created_on - timedelta(hours=1)
+    [result] = activity_ingest(
+        org=org,
+        items=[
+            {
+                "userId": customer.id,
+                "entity": "TRANSACTION",
+                "eventName": "TransactionAdd",
+                "occurredAt": (group.start + timedelta(hours=2)).isoformat(),
+                "amount": "40",
+                "externalId": "received-before-the-program",
+            }
+        ],
+        now=before,
+    )
+    assert result.status == "APPLIED"
+    assert not UserTarget.objects.filter(customer=customer, rule__group=group).exists()
+
+    response = admin_client.post(
+        "/admin/targets/targetgroup/",
+        {"action": "count_past_activity", "_selected_action": [group.id]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    group = TargetGroup.objects.get(id=group.id)
+    assert group.count_activity_from == group.start
+    assert UserTarget.objects.get(customer=customer, rule__group=group).achieved_value == 40
