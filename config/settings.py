@@ -260,7 +260,10 @@ SPECTACULAR_SETTINGS = {
         {"url": "/", "description": "This service"},
         {"url": "/api_gateway/intouch-api-v3", "description": "The same API under the gateway path"},
     ],
-    "ENUM_NAME_OVERRIDES": {"TargetEntityEnum": "targets.models.TargetEntity.values"},
+    "ENUM_NAME_OVERRIDES": {
+        "TargetEntityEnum": "targets.models.TargetEntity.values",
+        "EventTypeEnum": "targets.events.models.EventType",
+    },
 }
 
 # Production hardening: on by default when DEBUG is off; SECURE_SSL_REDIRECT can be turned off

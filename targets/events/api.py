@@ -93,8 +93,9 @@ class EventSerializer(serializers.Serializer):
     achievedValue = serializers.FloatField(allow_null=True)
     targetValue = serializers.FloatField(allow_null=True)
     activityId = serializers.IntegerField(allow_null=True, help_text="The activity that caused it")
-    revokedType = serializers.ChoiceField(
-        choices=EventType.choices, allow_null=True, help_text="ACHIEVEMENT_REVOKED: what it takes back"
+    revokedType = serializers.CharField(
+        allow_null=True,
+        help_text="ACHIEVEMENT_REVOKED: the type of the achievement it takes back (one of the event types)",
     )
     source = serializers.CharField(allow_null=True, help_text="ENROLLED/UNENROLLED: who enrolled")
 

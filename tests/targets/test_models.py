@@ -318,7 +318,8 @@ def test_associated_with_is_all_customers_of_the_own_org_plus_enrolments(db):
     everyone = GroupFactory(org=home, enrolment="ALL_CUSTOMERS")
     GroupFactory(org=other, enrolment="ALL_CUSTOMERS")  # another org's: not the customer's
     GroupFactory(org=home, enrolment="EXPLICIT")  # not enrolled
-    enrolled = GroupFactory(org=other, enrolment="EXPLICIT")
+    GroupFactory(org=other, enrolment="EXPLICIT")  # another org's (an enrolment never crosses orgs)
+    enrolled = GroupFactory(org=home, enrolment="EXPLICIT")
     EnrolmentFactory(group=enrolled, customer=customer)
     mine = TargetGroup.objects.associated_with(customer_id=customer.id, org_id=home.id)
     assert sorted(mine.values_list("id", flat=True)) == [everyone.id, enrolled.id]
