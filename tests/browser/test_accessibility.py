@@ -61,9 +61,13 @@ def test_the_target_group_add_and_change_pages_have_no_critical_or_serious_viola
     log_in(page, "staff60001", path="/admin/login/")
     axe = Axe()
     page.goto("/admin/targets/targetgroup/add/")
+    # The admin's scripts (nested inlines, date shortcuts) change the page after it loads: axe
+    # looks at it once they have run, not half-way (a loaded machine showed a half-built page).
+    page.wait_for_load_state("networkidle")
     assert blocking(axe.run(page)) == []
     page.goto("/admin/targets/targetgroup/?q=Weekly+spend+500")
     page.get_by_role("link", name="Weekly spend 500").click()  # periods, a rule with a trigger
+    page.wait_for_load_state("networkidle")
     assert blocking(axe.run(page)) == []
     if width == 1366:
         assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
