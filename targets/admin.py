@@ -690,7 +690,11 @@ class TargetGroupAdmin(
 
     def org_for(self, request, object_id):
         if object_id:
-            group = TargetGroup.objects.filter(pk=object_id).select_related("org").first()
+            # Admin URLs carry the id as text: anything but an id is no group (the admin itself
+            # then answers "does not exist"), never a 500.
+            if not str(object_id).isdigit():
+                return None
+            group = TargetGroup.objects.filter(pk=int(object_id)).select_related("org").first()
             return group.org if group else None
         actor = acting_actor(request)
         return actor.org if actor is not None and not request.user.is_superuser else None

@@ -606,3 +606,9 @@ def test_the_count_past_activity_action_backdates_the_program_and_refreshes_prog
     group = TargetGroup.objects.get(id=group.id)
     assert group.count_activity_from == group.start
     assert UserTarget.objects.get(customer=customer, rule__group=group).achieved_value == 40
+
+
+def test_a_change_url_without_an_id_is_not_a_server_error(admin_client):
+    response = admin_client.get("/admin/targets/targetgroup/53239/change/widgets.css/")
+
+    assert response.status_code in (302, 404)
