@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.exceptions import Codes, json_error
+from customers.login import ThrottledAdminAuthenticationForm, throttled_status
 from customers.views import ThrottledTokenView, TokenGenerateView
 
 API_PREFIXES = ("/v3", "/v3.1", "/api_gateway/", "/api/")
@@ -31,9 +32,12 @@ admin.site.site_header = "Loyalty milestones"
 admin.site.site_title = "Loyalty milestones admin"
 admin.site.index_title = "Programs, customers and progress"
 admin.site.site_url = "/staff/"  # "View site": the staff pages
+# The admin's log-in verifies passwords like HTTP Basic: the same failure throttle (issue 15 §3).
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/staff/", permanent=False), name="home"),
+    path("admin/login/", throttled_status(admin.site.login)),  # admin's own view, 429 when throttled
     path("admin/", admin.site.urls),
     path("_nested_admin/", include("nested_admin.urls")),
     path("o/", include(oauth)),

@@ -9,7 +9,9 @@ guess costs one user lookup and one cache read.
 
 Credentials this process verified recently (`authentication.verified_credentials`) are not
 throttled: a till already talking to the service keeps working while its address or username
-is under attack. Limits (docs/security.md), from the environment:
+is under attack. The windows are fixed and aligned to the clock (the window's number is part
+of the counter's key), so a counter is a plain integer that Redis increments atomically.
+Limits (docs/security.md), from the environment:
 AUTH_FAILURES_PER_ADDRESS (default 20), AUTH_FAILURES_PER_USERNAME (10),
 AUTH_FAILURE_WINDOW_SECONDS (300).
 """
@@ -38,9 +40,15 @@ def client_address(request) -> str:
     return BaseThrottle().get_ident(request) or "unknown"
 
 
-def _keys(request, username: str):
+def _window(now: float, length: int):
+    """The current fixed window: its number (part of the counters' keys) and when it ends."""
+    number = int(now // length)
+    return number, (number + 1) * length
+
+
+def _keys(request, username: str, window: int):
     digest = hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return (f"authfail:addr:{client_address(request)}", f"authfail:user:{digest}")
+    return (f"authfail:addr:{client_address(request)}:{window}", f"authfail:user:{digest}:{window}")
 
 
 class TooManyFailures(exceptions.Throttled):
@@ -50,17 +58,13 @@ class TooManyFailures(exceptions.Throttled):
 def check(request, username: str) -> None:
     """Raise TooManyFailures (429, Retry-After) when the address or the username is over its
     limit in the current window."""
-    per_address, per_username, _window = _limits()
-    address_key, username_key = _keys(request, username)
-    counts = cache.get_many([address_key, username_key])
+    per_address, per_username, length = _limits()
     now = time.time()
-    waits = [
-        expires - now
-        for key, limit in ((address_key, per_address), (username_key, per_username))
-        if (entry := counts.get(key)) and entry[0] >= limit and (expires := entry[1]) > now
-    ]
-    if waits:
-        wait = math.ceil(max(waits))
+    window, ends = _window(now, length)
+    address_key, username_key = _keys(request, username, window)
+    counts = cache.get_many([address_key, username_key])
+    if counts.get(address_key, 0) >= per_address or counts.get(username_key, 0) >= per_username:
+        wait = max(1, math.ceil(ends - now))
         raise TooManyFailures(
             wait=wait,
             detail=f"Too many failed authentication attempts. Expected available in {wait} seconds.",
@@ -68,19 +72,20 @@ def check(request, username: str) -> None:
 
 
 def record_failure(request, username: str) -> None:
-    """Count one failed verification against the address and the username."""
-    _per_address, _per_username, window = _limits()
+    """Count one failed verification against the address and the username.
+
+    `add` then `incr`: on Redis (CACHE_URL) an atomic increment, so concurrent failures in any
+    number of workers all count. Django's database cache implements `incr` as read-then-write,
+    so there two failures recorded at the same instant may count once: the limit is reached at
+    most a few attempts later (each attempt first spends a password verification, which bounds
+    how many can be in flight)."""
+    _per_address, _per_username, length = _limits()
     now = time.time()
-    keys = _keys(request, username)
-    counts = cache.get_many(keys)
-    updates = {}
-    for key in keys:
-        entry = counts.get(key)
-        if entry and entry[1] > now:
-            updates[key] = (entry[0] + 1, entry[1])
-        else:
-            updates[key] = (1, now + window)
-    # Counts are read and written without a lock: concurrent failures may count once instead
-    # of twice, which only delays the limit by those few attempts.
-    timeout = max(1, math.ceil(max(expires for _count, expires in updates.values()) - now))
-    cache.set_many(updates, timeout=timeout)
+    window, ends = _window(now, length)
+    timeout = math.ceil(ends - now) + 1
+    for key in _keys(request, username, window):
+        cache.add(key, 0, timeout=timeout)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr: the window just ended
+            cache.set(key, 1, timeout=timeout)

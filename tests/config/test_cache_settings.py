@@ -77,3 +77,35 @@ def test_with_redis_the_failure_counters_live_in_redis(demo, settings, redis_url
     assert response.status_code == 429
     keys = redis.Redis.from_url(redis_url).keys("*authfail*")
     assert len(keys) == 2  # the address and the username
+
+
+def test_with_redis_concurrent_failures_all_count(db, settings, redis_url):
+    """The counters are integers incremented by Redis itself: 40 failures recorded at once from
+    8 threads count 40 (a read-then-write counter loses some of them)."""
+    import threading
+
+    from django.test import RequestFactory
+
+    from customers import throttling
+
+    settings.CACHES = {"default": cache_from_url(redis_url)}
+    settings.AUTH_FAILURES_PER_USERNAME = 40
+    settings.AUTH_FAILURES_PER_ADDRESS = 1000
+    caches["default"].clear()
+    request = RequestFactory().get("/", REMOTE_ADDR="10.9.9.9")
+    start = threading.Barrier(8)
+
+    def fail_five():
+        start.wait()
+        for _ in range(5):
+            throttling.record_failure(request, "racer")
+
+    threads = [threading.Thread(target=fail_five) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with pytest.raises(throttling.TooManyFailures):
+        throttling.check(request, "racer")
+    settings.AUTH_FAILURES_PER_USERNAME = 41
+    throttling.check(request, "racer")  # exactly 40: one more is allowed

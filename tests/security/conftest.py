@@ -3,11 +3,22 @@ tests run, printed at the end of the session and written to test-artifacts/secur
 
 import json
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 FIGURES: dict = {}
+
+
+@pytest.fixture
+def hashing():
+    """Counts PBKDF2 computations (Django's hasher, wrapped: it still runs)."""
+    with mock.patch.object(
+        PBKDF2PasswordHasher, "encode", autospec=True, side_effect=PBKDF2PasswordHasher.encode
+    ) as spy:
+        yield spy
 
 
 @pytest.fixture

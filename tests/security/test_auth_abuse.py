@@ -3,10 +3,8 @@ and per username before any password hashing; unknown client keys cost the token
 same verification as known ones; OAuth scopes are enforced."""
 
 import json
-from unittest import mock
 
 import pytest
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -40,15 +38,6 @@ def fresh_counters(db, settings):
 
 def get(username, password, address="10.0.0.1"):
     return APIClient().get(PATH, HTTP_AUTHORIZATION=basic(username, password), REMOTE_ADDR=address)
-
-
-@pytest.fixture
-def hashing():
-    """Counts PBKDF2 computations (Django's hasher, wrapped: it still runs)."""
-    with mock.patch.object(
-        PBKDF2PasswordHasher, "encode", autospec=True, side_effect=PBKDF2PasswordHasher.encode
-    ) as spy:
-        yield spy
 
 
 def test_wrong_passwords_for_one_username_are_throttled_from_any_address(demo, hashing):

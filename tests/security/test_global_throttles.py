@@ -43,6 +43,7 @@ pytestmark = [
     pytest.mark.slow,
 ]
 
+LOG_DEADLINE = 10  # seconds the access log may lag behind the answers (a bound, not a threshold)
 VALID = "Basic " + base64.b64encode(b"tillrustaging2:tillrustaging2").decode()
 READ = "/v3.1/users/347286146/targetGroups"
 
@@ -113,12 +114,17 @@ class Server:
         self.output = self.log.read()
         self.log.close()
 
-    def pids(self, path):
-        self.log.flush()
-        text = self.log_path.read_text()
-        return {pid for pid, p in re.findall(r"access pid=<(\d+)> status=\d+ (\S+)", text) if p == path} or {
-            pid for pid, p in re.findall(r"access pid=(\d+) status=\d+ (\S+)", text) if p == path
-        }
+    def pids(self, path, *, requests):
+        """The worker pids that answered `path`, once the access log holds a line for each of
+        the `requests` made. Gunicorn writes the access line after sending the response, so
+        the client can be a little ahead of the log: poll, bounded, until the lines are in."""
+        deadline = time.monotonic() + LOG_DEADLINE
+        while True:
+            lines = re.findall(r"access pid=<?(\d+)>? status=\d+ (\S+)", self.log_path.read_text())
+            pids = [pid for pid, p in lines if p == path]
+            if len(pids) >= requests or time.monotonic() > deadline:
+                return set(pids)
+            time.sleep(0.05)
 
 
 @pytest.fixture
@@ -141,8 +147,7 @@ def test_the_token_throttle_is_one_budget_for_all_workers(empty_cache, tmp_path)
             )
             for _ in range(16)
         ]
-        time.sleep(0.5)
-        pids = server.pids("/v3/oauth/token/generate")
+        pids = server.pids("/v3/oauth/token/generate", requests=len(answers))
     statuses = [status for status, _headers, _t in answers]
     assert statuses[:5] == [401] * 5, statuses
     assert statuses[5:] == [429] * 11, statuses
@@ -154,8 +159,7 @@ def test_failed_basic_auth_is_counted_across_workers(empty_cache, tmp_path):
     with Server(tmp_path, AUTH_FAILURES_PER_ADDRESS="4", AUTH_FAILURES_PER_USERNAME="100") as server:
         wrong = {"Authorization": "Basic " + base64.b64encode(b"tillrustaging2:wrong").decode()}
         answers = [call(server.base, READ, headers=wrong) for _ in range(10)]
-        time.sleep(0.5)
-        pids = server.pids(READ)
+        pids = server.pids(READ, requests=len(answers))
     statuses = [status for status, _headers, _t in answers]
     assert statuses == [401] * 4 + [429] * 6, statuses
     assert len(pids) == 2, server.output[-2000:]
