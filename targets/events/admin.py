@@ -10,7 +10,8 @@ from django.utils.html import format_html
 from customers.admin import OrgRestrictedAdmin, OrgScopedForm, ReadOnlyAdmin, restrict_to_admin_org
 from targets import clock
 from targets.events import dispatch
-from targets.events.models import Event, EventType, WebhookDelivery, WebhookEndpoint
+from targets.events.models import EventType, WebhookDelivery, WebhookEndpoint
+from targets.events.sequencer import last_position
 from targets.events.signing import new_secret
 from targets.events.webhooks import clean_endpoint
 
@@ -74,10 +75,7 @@ class WebhookEndpointAdmin(OrgRestrictedAdmin):
             self.assign_org(request, obj)
             obj.secret = new_secret()
             obj.created_on = clock.now()
-            last = (
-                Event.objects.filter(org_id=obj.org_id).order_by("-id").values_list("id", flat=True).first()
-            )
-            obj.cursor = last or 0
+            obj.cursor = last_position(org_id=obj.org_id)
         super().save_model(request, obj, form, change)
         if not change:
             messages.warning(

@@ -3,7 +3,8 @@
 1. `events_written` (called where events are inserted) enqueues `dispatch_events` when an org
    of the new events has an active endpoint — in the same transaction, so no task runs for
    events that rolled back.
-2. `fan_out` hands each active endpoint the events after its cursor that it subscribes to: one
+2. `fan_out` sequences the committed events (targets.events.sequencer), then hands each active
+   endpoint the events after its cursor (a feed position) that it subscribes to: one
    WebhookDelivery per (endpoint, event) — unique, so a delivery id is never issued twice — and
    enqueues `deliver_queue(endpoint, customer)` for each customer with new deliveries.
 3. `deliver_queue` sends one customer's pending deliveries to one endpoint oldest first. A
@@ -31,6 +32,7 @@ from django.utils import timezone
 from targets.events.guard import GuardedHTTPConnection, GuardedHTTPSConnection, UnsafeURL
 from targets.events.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
 from targets.events.payload import event_json
+from targets.events.sequencer import sequence_all
 from targets.events.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TYPE_HEADER, signature
 
 FAN_OUT_BATCH = 1000
@@ -59,7 +61,9 @@ def events_written(orgs) -> None:
 
 
 def fan_out(*, now: datetime) -> int:
-    """Create the deliveries of events not yet handed to their endpoints; returns how many."""
+    """Create the deliveries of events not yet handed to their endpoints, in feed order (after
+    giving positions to what committed); returns how many."""
+    sequence_all()
     created = 0
     for endpoint_id in WebhookEndpoint.objects.filter(active=True).values_list("id", flat=True):
         while True:
@@ -72,15 +76,15 @@ def fan_out(*, now: datetime) -> int:
                 if endpoint is None:
                     break
                 events = list(
-                    Event.objects.filter(org_id=endpoint.org_id, id__gt=endpoint.cursor)
-                    .order_by("id")
-                    .values_list("id", "type", "user_id")[:FAN_OUT_BATCH]
+                    Event.objects.filter(org_id=endpoint.org_id, position__gt=endpoint.cursor)
+                    .order_by("position")
+                    .values_list("position", "id", "type", "user_id")[:FAN_OUT_BATCH]
                 )
                 if not events:
                     break
                 rows = [
                     WebhookDelivery(endpoint=endpoint, event_id=eid, user_id=uid, created_at=now)
-                    for eid, type, uid in events
+                    for _position, eid, type, uid in events
                     if endpoint.wants(type)
                 ]
                 WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)

@@ -2,8 +2,8 @@
 
 Rows are history: they name the group, rule, period, trigger and streak by id and by the name
 they had when the event was written, without foreign keys, so that deleting or renaming
-configuration never changes or removes what was announced. `id` orders the feed: events are
-inserted under a lock held to commit (targets.events.recorder), so ids are in commit order."""
+configuration never changes or removes what was announced. `position` orders the feed: it is
+given after commit by targets.events.sequencer (at insert on SQLite), never by the writers."""
 
 import uuid
 
@@ -12,6 +12,7 @@ from django.db import models
 from customers.models import Org
 
 VALUE = {"max_digits": 18, "decimal_places": 3}
+SEQUENCED = models.Q(position__isnull=False)
 
 
 class EventType(models.TextChoices):
@@ -27,6 +28,8 @@ class EventType(models.TextChoices):
 
 class Event(models.Model):
     id = models.BigAutoField(primary_key=True)
+    # The feed's order: null until the sequencer gives it, after the writer's commit.
+    position = models.BigIntegerField(null=True, blank=True, editable=False)
     # Random (uuid4), hence unique without an index: nothing looks events up by it, and an
     # index would cost every insert of the engine's hot path.
     uuid = models.UUIDField(default=uuid.uuid4, editable=False)
@@ -62,9 +65,18 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # Partial (SEQUENCED): the writers' insert (position null) touches only the primary key and
+        # event_unsequenced; the feed's indexes are filled by the sequencer, off the hot path.
         indexes = [
-            models.Index(fields=["org", "id"], name="event_org_id"),
-            models.Index(fields=["org", "user_id", "id"], name="event_org_user_id"),
+            models.Index(fields=["org", "position"], name="event_org_position", condition=SEQUENCED),
+            models.Index(
+                fields=["org", "user_id", "position"], name="event_org_user_position", condition=SEQUENCED
+            ),
+            models.Index(fields=["id"], name="event_unsequenced", condition=models.Q(position__isnull=True)),
+        ]
+        # A position is given once (and MAX(position) reads this index).
+        constraints = [
+            models.UniqueConstraint(fields=["position"], condition=SEQUENCED, name="event_position_once")
         ]
 
     def __str__(self):
@@ -73,7 +85,7 @@ class Event(models.Model):
 
 class WebhookEndpoint(models.Model):
     """Where an org's events are POSTed. `secret` signs them (shown once, when created);
-    `cursor` is the last event handed to this endpoint's deliveries."""
+    `cursor` is the feed position of the last event handed to this endpoint's deliveries."""
 
     id = models.BigAutoField(primary_key=True)
     org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="+")

@@ -17,16 +17,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import F
 
 from targets.bulk import insert_rows
 from targets.evaluation import matches
 from targets.events.models import Event, EventType
 from targets.models import MilestoneTrigger, Streak, TargetGroup, TargetPeriod, TargetRule, UserMilestone
 from targets.outcomes import ACHIEVED, DROPPED, IN_PROGRESS, period_achieved_at
-
-# pg_advisory_xact_lock key: event inserts queue from here to their commit, so event ids are
-# in commit order and a feed reader's `after` cursor never passes an event still to commit.
-EVENT_LOCK = 0x4C4F59414C5459  # "LOYALTY"
 
 
 def events_enabled() -> bool:
@@ -62,20 +59,17 @@ _ORG = EVENT_FIELDS.index("org")
 
 def write_events(rows: list[tuple]) -> None:
     """Insert event rows (EVENT_FIELDS order) in the caller's transaction (which must be one:
-    the outbox commits or rolls back with the progress change). Callers emit as the last write
-    of their transaction, so the lock is held only while the transaction commits. Plain tuples
-    through the engine's `insert_rows` (COPY on PostgreSQL): a write can announce thousands."""
+    the outbox commits or rolls back with the progress change). Plain tuples through the
+    engine's `insert_rows` (COPY on PostgreSQL): a write can announce thousands.
+
+    No lock: on PostgreSQL the rows get their feed positions after commit, from
+    targets.events.sequencer. SQLite writes one transaction at a time, so there ids are in
+    commit order and become the positions right away."""
     if not rows:
         return
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            # The transaction's deferred foreign-key checks (every progress row's) run now,
-            # before the lock, not at COMMIT under it: concurrent writers queue on the lock
-            # only for the events' insert and the commit itself.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENT_LOCK])
-    # SQLite writes one transaction at a time: ids are in commit order already.
     insert_rows(Event, EVENT_FIELDS, rows)
+    if connection.vendor != "postgresql":
+        Event.objects.filter(position__isnull=True).update(position=F("id"))
     from targets.events.dispatch import events_written
 
     events_written({row[_ORG] for row in rows})

@@ -8,6 +8,7 @@ from django_tasks import task
 
 from targets import clock
 from targets.events import dispatch
+from targets.events.sequencer import sequence_all
 from targets.events.sweep import sweep_streak_drops
 
 
@@ -29,6 +30,7 @@ def sweep_streaks(since: str | None = None, reschedule: bool = True) -> int:
     """STREAK_DROPPED for the periods closed since the last sweep; then the next sweep is
     scheduled `STREAK_SWEEP_SECONDS` later, and webhook queues whose task was lost are kicked."""
     now = clock.now()
+    sequence_all()  # feed positions for what committed, even when no one reads the feed
     done = sweep_streak_drops(now=now, since=datetime.fromisoformat(since) if since else None)
     for endpoint_id, user_id in dispatch.pending_queues():
         dispatch.enqueue_queues(endpoint_id, [user_id])

@@ -3,7 +3,8 @@
 from django.core.exceptions import ValidationError
 
 from targets.events.guard import UnsafeURL, check_url
-from targets.events.models import Event, EventType, WebhookEndpoint
+from targets.events.models import EventType, WebhookEndpoint
+from targets.events.sequencer import last_position
 from targets.events.signing import new_secret
 
 
@@ -27,7 +28,7 @@ def endpoint_create(
 ) -> WebhookEndpoint:
     """A new endpoint with a new secret; it receives the events written from now on."""
     types = clean_endpoint(url=url, event_types=list(event_types))
-    last = Event.objects.filter(org_id=org_id).order_by("-id").values_list("id", flat=True).first()
+    last = last_position(org_id=org_id)
     return WebhookEndpoint.objects.create(
         org_id=org_id,
         url=url,
@@ -36,7 +37,7 @@ def endpoint_create(
         description=description,
         secret=new_secret(),
         created_on=now,
-        cursor=last or 0,
+        cursor=last,
     )
 
 
