@@ -53,8 +53,8 @@ class Mark:
 class PeriodRow:
     period_id: int
     ref_code: str
-    start_date: str
-    end_date: str
+    start: object  # aware datetime (the page shows it in the group's org zone)
+    end: object
     target: str
     achieved: str
     percent: Decimal
@@ -106,6 +106,9 @@ class GroupBlock:
     rules: list
     streaks: list
     has_current: bool
+    zone: str = "UTC"  # the group's org timezone: its dates and times are shown in it
+    end: object = None
+    ended: bool = False  # its window is over: the customer page shows it collapsed
 
 
 def _instant(text):
@@ -126,8 +129,8 @@ def rule_blocks(targets) -> list[RuleBlock]:
             PeriodRow(
                 period_id=t["periodId"],
                 ref_code=t["periodRefCode"],
-                start_date=t["periodStartDate"],
-                end_date=t["periodEndDate"],
+                start=_instant(t["periodStartDateWithTimeStamp"]),
+                end=_instant(t["periodEndDateWithTimeStamp"]),
                 target=amount(t["targetValue"]),
                 achieved=amount(t["targetAchievedValue"]),
                 percent=pct,
@@ -167,8 +170,9 @@ def streak_blocks(streaks) -> list[StreakBlock]:
     return out
 
 
-def group_blocks(target_groups, *, labels) -> list[GroupBlock]:
-    """`labels`: group id -> {active, description, …} (targets.staff.queries.group_labels)."""
+def group_blocks(target_groups, *, labels, now=None) -> list[GroupBlock]:
+    """`labels`: group id -> {active, description, zone, end, …} (targets.staff.queries.group_labels).
+    A group whose window ended before `now` is marked `ended`."""
     out = []
     for g in target_groups:
         label = labels.get(g["id"], {})
@@ -185,6 +189,9 @@ def group_blocks(target_groups, *, labels) -> list[GroupBlock]:
                 rules=rules,
                 streaks=streak_blocks(g.get("streaks")),
                 has_current=any(row.current for rule in rules for row in rule.rows),
+                zone=label.get("zone") or "UTC",
+                end=label.get("end"),
+                ended=bool(now and label.get("end") and label["end"] < now),
             )
         )
     return out

@@ -268,22 +268,33 @@ def active_program_counts(*, customers: dict[int, int], org_ids) -> dict[int, in
     )
 
 
-def customer_org_id(*, customer_id: int, org_ids) -> int | None:
-    """The customer's org when it is in scope, else None."""
+def customer_org(*, customer_id: int, org_ids) -> tuple[int, str] | None:
+    """The customer's org id and its timezone when it is in scope, else None."""
     if not is_long_id(customer_id):
         return None
     return (
-        Customer.objects.filter(id=customer_id, org_id__in=org_ids).values_list("org_id", flat=True).first()
+        Customer.objects.filter(id=customer_id, org_id__in=org_ids)
+        .values_list("org_id", "org__timezone")
+        .first()
     )
 
 
 def group_labels(*, group_ids) -> dict[int, dict]:
     """What the customer page shows about each group beside the selector's data (which does not
-    carry these): whether it is active, its description, enrolment and frequency."""
+    carry these): whether it is active, its description, enrolment and frequency, its window and
+    its org's timezone (`zone`)."""
     return {
         row["id"]: row
         for row in TargetGroup.objects.filter(id__in=group_ids).values(
-            "id", "active", "description", "enrolment", "frequency_type", "frequency", "start", "end"
+            "id",
+            "active",
+            "description",
+            "enrolment",
+            "frequency_type",
+            "frequency",
+            "start",
+            "end",
+            zone=F("org__timezone"),
         )
     }
 
@@ -306,6 +317,7 @@ def programs(*, org_ids):
             "frequency_type",
             "start",
             "end",
+            zone=F("org__timezone"),
         )
     )
 

@@ -104,13 +104,15 @@ class ProgressView(forms.Form):
 
 @staff_page
 def customer_detail(request, user_id, *, org_ids):
-    customer_org = queries.customer_org_id(customer_id=user_id, org_ids=org_ids)
-    if customer_org is None:
+    found = queries.customer_org(customer_id=user_id, org_ids=org_ids)
+    if found is None:
         raise Http404("No such customer in your orgs.")
+    customer_org, zone = found
     form = ProgressView(request.GET)
     if not form.is_valid():
         return HttpResponseBadRequest(f"Invalid toggles: {form.errors.as_text()}")
-    data = user_target_groups(customer_id=user_id, org_ids=org_ids, now=clock.now(), filters=form.filters())
+    now = clock.now()
+    data = user_target_groups(customer_id=user_id, org_ids=org_ids, now=now, filters=form.filters())
     if data is None:  # deleted in between
         raise Http404("No such customer in your orgs.")
     groups = data["targetGroups"]
@@ -124,11 +126,12 @@ def customer_detail(request, user_id, *, org_ids):
             "org_name": org_ids.get(customer_org, ""),
             "orgs": org_ids,
             "profile": display.profile_card(data["customer"]),
-            "groups": display.group_blocks(groups, labels=labels),
+            "groups": display.group_blocks(groups, labels=labels, now=now),
+            "zone": zone,
             "form": form,
             "filters": form.filters(),
             "json_url": f"{reverse('staff:customer-data', args=[user_id])}?{form.query()}",
-            "now": clock.now(),
+            "now": now,
         },
     )
 
@@ -182,6 +185,7 @@ def program_detail(request, group_id, *, org_ids):
             "orgs": org_ids,
             "selected": selected,
             "histogram": histogram(selected) if selected else None,
+            "histogram_rows": histogram_rows(selected) if selected else None,
             "rules": [
                 {
                     **rule,
@@ -248,3 +252,29 @@ def histogram(stats, *, width=660, height=220):
             }
         )
     return {"width": width, "height": height, "bars": bars, "axis_y": top + plot, "label_y": height - 14}
+
+
+def histogram_rows(stats, *, width=360, row=28):
+    """The same histogram drawn sideways for a phone: one row per bucket, its label on the left
+    (13 units, about 12 px once the drawing fits a 390 px screen), the bar to the right and its
+    count after it, so that every bucket and label is on screen without scrolling."""
+    top, label_w, count_w = 6, 74, 34
+    plot = width - label_w - count_w
+    highest = max(stats.buckets) or 1
+    rows = []
+    for i, count in enumerate(stats.buckets):
+        y = top + i * row
+        w = round(plot * count / highest, 1)
+        rows.append(
+            {
+                "label": BUCKET_LABELS[i],
+                "count": count,
+                "y": y + 5,
+                "h": row - 10,
+                "w": w,
+                "text_y": y + row / 2 + 4.5,
+                "count_x": round(label_w + w + 6, 1),
+                "achieved": i == len(stats.buckets) - 1,
+            }
+        )
+    return {"width": width, "height": top * 2 + row * len(rows), "x": label_w, "rows": rows}

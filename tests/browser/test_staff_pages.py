@@ -4,6 +4,7 @@ program in the Django admin and sees it on the customer page."""
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in
@@ -112,3 +113,68 @@ def test_an_admin_creates_a_program_with_generated_periods_and_staff_see_it(brow
     expect(made.locator("tr[data-period=Cycle_1]").get_by_role("progressbar")).to_have_attribute(
         "aria-valuetext", "0 of 700 (0%)"
     )
+
+
+def test_on_a_phone_the_histogram_shows_every_bucket_with_labels_of_at_least_11_px(browser_page):
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "staff50363")
+    page.goto("/staff/programs/53230/")
+    expect(page.locator("svg.histogram")).to_be_hidden()  # 11 columns would be too narrow
+    rows = page.locator("svg.histogram-rows")
+    expect(rows).to_be_visible()
+    expect(rows.locator("rect.hbar")).to_have_count(11)
+    labels = rows.locator("text.label")
+    expect(labels).to_have_count(11)
+    for i in range(11):
+        box = labels.nth(i).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (i, box)  # on screen
+        assert box["y"] + box["height"] <= page.evaluate("document.documentElement.scrollHeight")
+        # The size it is drawn at: the font size times the drawing's scale on screen.
+        size = labels.nth(i).evaluate("e => parseFloat(getComputedStyle(e).fontSize) * e.getScreenCTM().a")
+        assert size >= 11, (i, size)
+    counts = [int(rows.locator("rect.hbar").nth(i).get_attribute("data-count")) for i in range(11)]
+    assert counts[-1] >= 1  # Cycle_2's achiever in ≥ 100 %
+    assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+
+# Every word (and every .nowrap date or time) whose pieces sit on more than one line.
+BROKEN = """() => {
+  const broken = [];
+  const tops = rects => new Set([...rects].filter(r => r.width > 0).map(r => Math.round(r.top))).size;
+  const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (parent.closest('svg, .visually-hidden') || parent.offsetWidth <= 1) continue;
+    for (const m of node.data.matchAll(/\\S{2,}/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      if (tops(range.getClientRects()) > 1) broken.push(m[0]);
+    }
+  }
+  for (const el of document.querySelectorAll('main .nowrap, main time')) {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    if (tops(range.getClientRects()) > 1) broken.push(el.textContent.trim());
+  }
+  return broken;
+}"""
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_no_word_date_or_time_is_broken_across_lines(browser_page, width):
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, "staff50363")
+    for path in (
+        "/staff/customers/",
+        f"/staff/customers/{CUSTOMER}/?includeInactiveTargets=true",
+        "/staff/programs/",
+        "/staff/programs/53230/",
+        "/staff/programs/53239/",  # Demo Coffee, Asia/Kolkata
+    ):
+        page.goto(path)
+        for details in page.locator("main details").all():
+            details.evaluate("e => e.open = true")  # ended programs, tables: opened too
+        assert page.evaluate(BROKEN) == [], path

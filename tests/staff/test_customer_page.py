@@ -3,7 +3,7 @@ with achieved / target, milestone marks and achieved date, the current period hi
 streak ladders; toggles mirroring the API parameters; the same data as JSON."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,6 +14,7 @@ from targets import clock
 from tests.factories import (
     CustomerFactory,
     EnrolmentFactory,
+    OrgFactory,
     ProfileFactory,
     RuleFactory,
     TriggerFactory,
@@ -69,7 +70,7 @@ def test_nine_groups_and_t1fixed_shows_cycle_2_at_120_percent_and_cycle_5_as_cur
     assert bar.attrs["aria-valuetext"] == "1,200 of 1,000 (120%)"
     assert "t1Fixed" in bar.attrs["aria-label"] and "Cycle_2" in bar.attrs["aria-label"]
     assert "120%" in cycle2.text() and "1,200 / 1,000" in cycle2.text()
-    assert "2024-08-27 09:43" in cycle2.text()  # achieved date
+    assert "27 Aug 2024, 09:43 UTC" in cycle2.text()  # achieved date, in the org's zone (UTC)
     current = t1.find_all("tr", cls="current")
     assert [row.attrs["data-period"] for row in current] == ["Cycle_5"]
     assert current[0].attrs["aria-current"] == "true"
@@ -208,3 +209,77 @@ def test_the_customer_page_costs_at_most_15_queries_whatever_the_number_of_group
         assert len(parse(response.content).find_all("section", cls="group")) == n
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1] <= 15
+
+
+# --- the org's own time, people's words, ended programs collapsed (issue 13, point 8) ---------
+
+
+def kolkata_program(*, name, start, periods=3):
+    """A program of a Kolkata org whose days are local days (midnight IST = 18:30Z the day
+    before), with one customer's first period achieved at 09:21Z = 14:51 IST."""
+    org = OrgFactory(timezone="Asia/Kolkata")
+    group = group_with_periods(org=org, periods=periods, name=name, start=start)
+    return org, group
+
+
+def test_dates_and_times_are_the_org_s_own_with_the_zone_named(org_staff, pinned_clock):
+    start = datetime(2024, 8, 25, 18, 30, tzinfo=UTC)  # 26 Aug 00:00 IST
+    org, group = kolkata_program(name="Kolkata days", start=start)
+    _, client = org_staff(org)
+    customer = CustomerFactory(org=org)
+    first = group.periods.order_by("sequence").first()
+    UserTargetFactory(
+        customer=customer,
+        rule=group.rules.get(),
+        period=first,
+        achieved_value=Decimal("1000"),
+        achieved_at=datetime(2024, 8, 26, 9, 21, tzinfo=UTC),
+    )
+    doc = parse(client.get(f"/staff/customers/{customer.id}/").content)
+    section = group_section(doc, "Kolkata days")
+    assert "Times in Asia/Kolkata" in section.find("p", cls="meta").text()
+    row = period_row(section, "Cycle_1")
+    dates = row.find("td", data_label="Dates")
+    # The local day (26 Aug), not the UTC date the period starts on (25 Aug), unbroken.
+    assert dates.text() == "26 Aug 2024"
+    assert [span.text() for span in dates.find_all("span", cls="nowrap")] == ["26 Aug 2024"]
+    achieved = row.find("td", data_label="Achieved on").find("time")
+    assert achieved.text() == "26 Aug 2024, 14:51 IST"
+    assert "nowrap" in achieved.classes()
+    assert achieved.attrs["datetime"] == "2024-08-26T09:21:00+00:00"
+    assert "Asia/Kolkata" in doc.find("section", cls="profile").text()
+
+
+def test_enums_are_shown_in_people_s_words(page):
+    response, doc = page()
+    t1 = group_section(doc, "t1Fixed")
+    chips = [chip.text() for chip in t1.find("p", cls="meta").find_all("span", cls="chip")]
+    assert "Fixed calendar periods" in chips and "One target" in chips
+    assert t1.find("caption").text().endswith("Gross sales (money) on transactions (TransactionAdd)")
+    page_text = doc.find("main").text()
+    codes = ("FIXED_CALENDAR_WINDOW", "CYCLIC_WINDOW", "PERIOD_AGNOSTIC_WINDOW", "GROSS_SALES", "STREAKS")
+    for code in codes:
+        assert code not in page_text
+
+
+def test_ended_programs_are_collapsed_and_running_ones_open(org_staff, pinned_clock):
+    now = clock.now()
+    org = OrgFactory(timezone="Asia/Kolkata")
+    _, client = org_staff(org)
+    ended = group_with_periods(org=org, periods=3, name="Last year", start=now - timedelta(days=400))
+    running = group_with_periods(org=org, periods=3, name="This week", start=now - timedelta(days=1))
+    customer = CustomerFactory(org=org)
+    doc = parse(client.get(f"/staff/customers/{customer.id}/").content)
+
+    old = group_section(doc, "Last year")
+    details = old.find("details", cls="ended-body")
+    assert "open" not in details.attrs  # collapsed by default
+    assert "Ended program" in details.find("summary").text()
+    assert details.find("table", cls="periods") is not None  # the periods are inside
+    end_day = ended.end.astimezone(org.tz)
+    assert f"Ended {end_day.day} {end_day:%b %Y}" in old.find("span", cls="ended").text()
+
+    new = group_section(doc, "This week")
+    assert not new.find_all("details", cls="ended-body")
+    assert new.find("table", cls="periods") is not None
+    assert running.end > now

@@ -64,7 +64,7 @@ def test_the_demo_program_shows_its_configuration_and_participation(staff_client
         "Frequency Daily",
         # money with two decimals
         "Gross sales (money) on transactions (TransactionAdd), target 1,000.00 per period",
-        "Window (UTC) 2024-08-26 00:00 – 2024-08-30 23:59",  # the org's zone, named
+        "Window (UTC) 26 Aug 2024, 00:00 UTC – 30 Aug 2024, 23:59 UTC",  # the org's zone, named
     ):
         assert fact in config
     periods = participation(doc)
@@ -257,3 +257,34 @@ def test_achieved_counts_only_active_rules_as_the_api_does(org_staff, client_for
     assert achieved == streak["currentCount"]
     assert periods["Cycle_1"][:2] == (1, 1) and periods["Cycle_2"][:2] == (1, 1)
     assert periods["Cycle_3"][:2] == (1, 0)
+
+
+def test_the_program_list_and_page_show_labels_and_the_org_s_days(org_staff):
+    from datetime import UTC, datetime
+
+    from tests.factories import OrgFactory
+
+    org, client = org_staff(OrgFactory(timezone="Asia/Kolkata"))
+    start = datetime(2024, 8, 25, 18, 30, tzinfo=UTC)  # 26 Aug 00:00 IST
+    group = group_with_periods(org=org, periods=3, name="Kolkata", start=start, tracking_type="STREAKS")
+    doc = parse(client.get("/staff/programs/").content)
+    row = next(tr for tr in doc.find("tbody").find_all("tr") if "Kolkata" in tr.text())
+    cells = {td.attrs["data-label"]: td for td in row.find_all("td")}
+    assert cells["Evaluation"].text() == "Fixed calendar periods"
+    assert cells["Tracking"].text() == "Streaks of consecutive periods"
+    # Local days (26–28 Aug), each date unbreakable, the zone named.
+    assert cells["Window"].text() == "26 Aug 2024 – 28 Aug 2024 Asia/Kolkata"
+    assert [s.text() for s in cells["Window"].find_all(cls="nowrap")] == [
+        "26 Aug 2024",
+        "28 Aug 2024",
+        "Asia/Kolkata",
+    ]
+
+    _, doc = program(client, group)
+    table = doc.find("table", id="participation")
+    assert "Dates (Asia/Kolkata)" in table.find("thead").text()
+    first = table.find("tbody").find("tr")
+    assert [s.text() for s in first.find("td", data_label="Dates").find_all("span", cls="nowrap")] == [
+        "26 Aug 2024"
+    ]
+    assert "STREAKS" not in doc.find("main").text()
