@@ -3,14 +3,16 @@
 Each wrong password costs a full PBKDF2 verification (a large fraction of a second of CPU, by
 design), so a flood of guesses starves every other request. Failures are counted per client
 address and per username in Django's cache (shared by every worker: the database cache by
-default, Redis with CACHE_URL), in fixed windows. Past the limit, a request that would need a
+default, Redis with CACHE_URL), in sliding windows. Past the limit, a request that would need a
 password verification is answered 429 (envelope, Retry-After) before any hashing: a throttled
 guess costs one user lookup and one cache read.
 
 Credentials this process verified recently (`authentication.verified_credentials`) are not
 throttled: a till already talking to the service keeps working while its address or username
-is under attack. The windows are fixed and aligned to the clock (the window's number is part
-of the counter's key), so a counter is a plain integer that Redis increments atomically.
+is under attack. Counters are kept per fixed window aligned to the clock (the window's number is
+part of the key), so each is a plain integer that Redis increments atomically; the limit applies
+to a sliding window (this window's count plus the previous one's, weighted by how much of it is
+still within the last `AUTH_FAILURE_WINDOW_SECONDS`), so a burst cannot straddle a boundary.
 Limits (docs/security.md), from the environment:
 AUTH_FAILURES_PER_ADDRESS (default 20), AUTH_FAILURES_PER_USERNAME (10),
 AUTH_FAILURE_WINDOW_SECONDS (300).
@@ -55,16 +57,36 @@ class TooManyFailures(exceptions.Throttled):
     default_detail = "Too many failed authentication attempts."
 
 
+def _wait(current: int, previous: int, limit: int, *, now: float, ends: float, length: int) -> float:
+    """Seconds until the sliding estimate drops under `limit` (0 when it is under already).
+
+    The estimate is the current window's count plus the previous window's, weighted by the part
+    of the previous window still inside a sliding window ending now (rounded up, so that a count
+    at the limit stays refused across a window boundary)."""
+    remaining = (ends - now) / length  # the previous window's weight
+    if current + math.ceil(previous * remaining) < limit:
+        return 0
+    if current >= limit:
+        return ends - now
+    # previous * weight must fall to limit - current - 1: the weight falls linearly to 0 at `ends`.
+    return ends - now - length * (limit - current - 1) / previous
+
+
 def check(request, username: str) -> None:
     """Raise TooManyFailures (429, Retry-After) when the address or the username is over its
-    limit in the current window."""
+    limit in the sliding window ending now."""
     per_address, per_username, length = _limits()
     now = time.time()
     window, ends = _window(now, length)
-    address_key, username_key = _keys(request, username, window)
-    counts = cache.get_many([address_key, username_key])
-    if counts.get(address_key, 0) >= per_address or counts.get(username_key, 0) >= per_username:
-        wait = max(1, math.ceil(ends - now))
+    current = _keys(request, username, window)
+    previous = _keys(request, username, window - 1)
+    counts = cache.get_many([*current, *previous])
+    waits = [
+        _wait(counts.get(key, 0), counts.get(before, 0), limit, now=now, ends=ends, length=length)
+        for key, before, limit in zip(current, previous, (per_address, per_username), strict=True)
+    ]
+    if max(waits) > 0:
+        wait = max(1, math.ceil(max(waits)))
         raise TooManyFailures(
             wait=wait,
             detail=f"Too many failed authentication attempts. Expected available in {wait} seconds.",
@@ -82,7 +104,7 @@ def record_failure(request, username: str) -> None:
     _per_address, _per_username, length = _limits()
     now = time.time()
     window, ends = _window(now, length)
-    timeout = math.ceil(ends - now) + 1
+    timeout = math.ceil(ends - now) + length + 1  # read again as the previous window
     for key in _keys(request, username, window):
         cache.add(key, 0, timeout=timeout)
         try:

@@ -7,9 +7,25 @@ from unittest import mock
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.core.cache import cache
+
+from customers.authentication import verified_credentials
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 FIGURES: dict = {}
+
+
+@pytest.fixture
+def fresh_counters(db, settings):
+    """Low failure limits (5 per address, 3 per username, 300 s windows) and empty counters."""
+    settings.AUTH_FAILURES_PER_ADDRESS = 5
+    settings.AUTH_FAILURES_PER_USERNAME = 3
+    settings.AUTH_FAILURE_WINDOW_SECONDS = 300
+    cache.clear()
+    verified_credentials.clear()
+    yield
+    cache.clear()
+    verified_credentials.clear()
 
 
 @pytest.fixture

@@ -3,12 +3,12 @@ and per username before any password hashing; unknown client keys cost the token
 same verification as known ones; OAuth scopes are enforced."""
 
 import json
+from unittest import mock
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from customers.authentication import _dummy_secret_hash, verified_credentials
+from customers.authentication import _dummy_secret_hash
 from targets.models import Activity, TargetGroup
 from tests.conftest import basic
 from tests.support import (
@@ -24,16 +24,7 @@ from tests.support import (
 PATH = READ.format(EXAMPLE_CUSTOMER)
 
 
-@pytest.fixture(autouse=True)
-def fresh_counters(db, settings):
-    settings.AUTH_FAILURES_PER_ADDRESS = 5
-    settings.AUTH_FAILURES_PER_USERNAME = 3
-    settings.AUTH_FAILURE_WINDOW_SECONDS = 300
-    cache.clear()
-    verified_credentials.clear()
-    yield
-    cache.clear()
-    verified_credentials.clear()
+pytestmark = pytest.mark.usefixtures("fresh_counters")
 
 
 def get(username, password, address="10.0.0.1"):
@@ -203,3 +194,24 @@ def test_the_platform_token_endpoint_grants_both_scopes(demo):
     assert (
         client.post(ACTIVITIES, [{**ACTIVITY, "externalId": "platform-1"}], format="json").status_code == 200
     )
+
+
+def test_the_limit_slides_across_a_window_boundary(settings):
+    """3 failures just before a window ends are still refused just after it (no burst of twice the
+    limit at a boundary); half a window later half of them have slid out."""
+    from django.test import RequestFactory
+
+    from customers import throttling
+
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.8.1")
+    boundary = 300 * 6_000_000.0
+    with mock.patch("customers.throttling.time.time", return_value=boundary - 1):
+        for _ in range(3):
+            throttling.record_failure(request, "slider")
+    with mock.patch("customers.throttling.time.time", return_value=boundary + 1):
+        with pytest.raises(throttling.TooManyFailures) as refused:
+            throttling.check(request, "slider")
+        # Under the limit once ceil(3 × weight) ≤ 2, i.e. a third of the window in: 100 s.
+        assert refused.value.wait == 99
+    with mock.patch("customers.throttling.time.time", return_value=boundary + 150):
+        throttling.check(request, "slider")  # ceil(3 × 0.5) = 2 < 3

@@ -4,25 +4,15 @@ before any hashing with 429 and Retry-After, a wrong password through the API an
 counting against one budget."""
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
-from customers.authentication import verified_credentials
 from tests.conftest import basic
 from tests.support import EXAMPLE_CUSTOMER, READ
 
 FORMS = {"staff": "/staff/login/", "admin": "/admin/login/"}
 
 
-@pytest.fixture(autouse=True)
-def fresh_counters(db, settings):
-    settings.AUTH_FAILURES_PER_ADDRESS = 5
-    settings.AUTH_FAILURES_PER_USERNAME = 3
-    settings.AUTH_FAILURE_WINDOW_SECONDS = 300
-    cache.clear()
-    verified_credentials.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("fresh_counters")
 
 
 def log_in(form, username, password, address="10.0.0.1"):
