@@ -33,6 +33,7 @@ from django.db.models import Count
 from simple_history.utils import bulk_create_with_history
 
 from customers.models import Actor, Customer
+from targets import limits
 from targets.events.models import EventType
 from targets.events.recorder import record_enrolments
 from targets.history import bulk_extras
@@ -49,6 +50,7 @@ from targets.models import (
     TargetGroup,
     TargetPeriod,
     TargetRule,
+    TargetType,
     TrackingType,
     UserMilestone,
     UserStreak,
@@ -449,6 +451,7 @@ def group_plan(*, group, data, creating, partial) -> GroupPlan:
 
     errors += validate_group(group_spec(group, periods=periods, rules=rules, streaks=streaks))
     errors += _cyclic_settings_errors(group, tz)
+    errors += _sum_limit_errors(group, rules, originals["rules"])
     return GroupPlan(
         group=group,
         creating=creating,
@@ -512,6 +515,25 @@ def _write(*, group, data, actor, now, creating, partial) -> GroupWrite:
 
 def _unique(errors):
     return list(dict.fromkeys(errors))
+
+
+def _sum_limit_errors(group, rules, originals) -> list[ConfigError]:
+    """A SUM target that starts reading an attribute whose stored values already sum past what
+    an achieved value can hold is refused (docs/security.md), so that no refresh or recompute
+    ever meets a value the database cannot store. Ingestion keeps the sums of attributes read by
+    existing rules in bounds, so an unchanged rule needs no check."""
+    errors = []
+    for i, rule in enumerate(rules):
+        if rule.target_type != TargetType.SUM or not (rule.attribute or "").strip():
+            continue
+        before = originals.get(rule.pk)
+        if before and before["target_type"] == TargetType.SUM and before["attribute"] == rule.attribute:
+            continue
+        customer = limits.attribute_sum_overflow(org_id=group.org_id, key=rule.attribute)
+        if customer is not None:
+            message = limits.SUM_RULE_OVERFLOW.format(customer=customer, key=rule.attribute)
+            errors.append(ConfigError("targets", f"targets[{i}].attribute", message))
+    return errors
 
 
 def _set_preferred_till(group, till_id) -> list[ConfigError]:

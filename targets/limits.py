@@ -8,9 +8,10 @@ error envelope, never half-applied and never a 500.
 
 from collections import defaultdict
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db.models import Sum
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
 # --- numbers ---------------------------------------------------------------------------------
@@ -74,18 +75,6 @@ def json_depth_ok(value, *, max_depth: int) -> bool:
     return True
 
 
-def positive_number(raw) -> Decimal:
-    """What a SUM rule reads from an attribute value: a non-negative finite number, else 0 (the
-    same reading as the engine's `evaluation.attribute_value`)."""
-    if isinstance(raw, bool) or raw is None or isinstance(raw, (dict, list)):
-        return Decimal(0)
-    try:
-        value = Decimal(str(raw))
-    except (InvalidOperation, ValueError):
-        return Decimal(0)
-    return value if value.is_finite() and value > 0 else Decimal(0)
-
-
 # --- sums that must stay storable ------------------------------------------------------------
 
 OVERFLOW = (
@@ -105,6 +94,7 @@ def overflowing_items(*, org_id: int, items) -> dict[str, str]:
     change and a recompute). Items are taken in order: the one that would cross the limit is
     refused, smaller later ones still apply. Two queries (one when no SUM rule reads an
     attribute of the batch)."""
+    from targets.evaluation import attribute_value as positive_number  # the engine's reading
     from targets.models import Activity, TargetRule
 
     if not items:
@@ -156,3 +146,34 @@ def overflowing_items(*, org_id: int, items) -> dict[str, str]:
         for measure, value in adds.items():
             totals[item.user_id, measure] += value
     return refused
+
+
+SUM_RULE_OVERFLOW = (
+    "customer {customer}'s stored activities already sum attribute '{key}' to more than "
+    "999999999999999, the largest value an achieved value can hold; a SUM target cannot read it"
+)
+
+
+def attribute_sum_overflow(*, org_id: int, key: str) -> int | None:
+    """The first customer of the org whose stored activities' values of attribute `key` sum past
+    MAX_VALUE, or None.
+
+    Ingestion bounds only the attributes some SUM rule reads when the activity arrives
+    (`overflowing_items`); a SUM rule created later, or changed to read another attribute, is
+    checked here against what was stored before it, so that no recompute can meet a value the
+    database cannot hold. Reads the activities that carry the key, once, on a configuration change
+    (the refresh that follows reads them anyway)."""
+    from targets.evaluation import attribute_value as positive_number  # the engine's reading
+    from targets.models import Activity
+
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    rows = (
+        Activity.objects.filter(org_id=org_id, attributes__has_key=key)
+        .annotate(raw=KeyTextTransform(key, "attributes"))
+        .values_list("customer_id", "raw")
+    )
+    for customer_id, raw in rows.iterator(chunk_size=2000):
+        totals[customer_id] += positive_number(raw)
+        if totals[customer_id] > MAX_VALUE:
+            return customer_id
+    return None

@@ -14,7 +14,7 @@ from targets.models import TargetPeriod, TargetRule, UserMilestone
 from tests.admin.forms import add_row, all_errors, page_data, put, row_of
 from tests.api.test_config_api import CUSTOMER_50363, URL, body_of, create, group_body, rule
 from tests.api.test_config_changes import MILESTONES, body_of_group, editable
-from tests.factories import UserTargetFactory
+from tests.factories import ActivityFactory, UserTargetFactory
 
 RULE_ROW = {
     "active": True,
@@ -211,3 +211,23 @@ def test_what_the_api_accepts_the_admin_accepts(till, admin_client, progress):
     body = editable(body_of_group(progress["id"]))
     body["targets"] = [{**body["targets"][0], "name": "Renamed again"}]
     assert till.put(f"{URL}/{progress['id']}", body, format="json").status_code == 200
+
+
+def test_a_sum_target_over_stored_values_past_the_limit(till, admin_client):
+    """Attribute values no rule read were stored unbounded; both doors refuse a SUM target that
+    would sum them past what an achieved value can hold (docs/security.md)."""
+    group = create(till, group_body())
+    customer = Customer.objects.get(id=CUSTOMER_50363)
+    for _ in range(2):
+        ActivityFactory(
+            customer=customer, entity="EVENT", event_name="Scan", attributes={"barcode": "9" * 15}
+        )
+    body = editable(group)
+    body["targets"] = [{**group["targets"][0], "targetType": "SUM", "attribute": "barcode"}]
+    api = api_refusal(till, group, body, 400)
+    assert "'barcode'" in api
+
+    data = admin_page(admin_client, group["id"])
+    put(data, "rules-0-target_type", "SUM")
+    put(data, "rules-0-attribute", "barcode")
+    same_reason(api, admin_refusal(admin_client, group, data))

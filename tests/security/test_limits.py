@@ -9,7 +9,7 @@ import pytest
 
 from customers.models import Customer
 from targets import limits
-from targets.models import Activity, TargetGroup, TargetPeriod, UserTarget
+from targets.models import Activity, TargetGroup, TargetPeriod, TargetRule, UserTarget
 from tests.api.test_config_api import URL as GROUPS
 from tests.api.test_config_api import group_body, rule
 from tests.factories import CustomerFactory
@@ -152,6 +152,38 @@ def test_a_sum_attribute_read_by_a_rule_is_bounded(till_client, fresh):
     # An attribute no rule reads is not a sum: huge values there are fine.
     extra = item("p-3", userId=fresh, amount=0, attributes={"barcode": TOP * 3})
     assert statuses(post(till_client, [extra]))[0][1] == "APPLIED"
+
+
+def test_a_sum_target_over_stored_values_past_the_limit_is_refused(till_client, fresh):
+    """Values of an attribute no rule read were stored unbounded; a SUM target that would read
+    them is refused up front (400, the customer and the attribute named), so that no recompute
+    ever meets a sum the database cannot hold. What still fits is accepted."""
+    batch = [
+        item("b-1", userId=fresh, amount=0, attributes={"barcode": TOP}),
+        item("b-2", userId=fresh, amount=0, attributes={"barcode": TOP}),
+        item("v-1", userId=fresh, amount=0, attributes={"visits": "7"}),
+    ]
+    assert [s for _, s, _ in statuses(post(till_client, batch))] == ["APPLIED"] * 3
+    before = counts()
+
+    created = till_client.post(
+        GROUPS, group_body(name="Scans", targets=[rule(targetType="SUM", attribute="barcode")]), format="json"
+    )
+    payload = assert_error(created, 400, 300004)
+    [error] = payload["errors"]
+    assert error["message"].startswith("targets[0].attribute: customer")
+    assert str(fresh) in error["message"] and "'barcode'" in error["message"]
+    assert counts() == before
+
+    fits = till_client.post(
+        GROUPS, group_body(name="Visits", targets=[rule(targetType="SUM", attribute="visits")]), format="json"
+    )
+    assert fits.status_code == 201, fits.content
+    group = body(fits)["data"]
+    changed = {**group["targets"][0], "attribute": "barcode"}
+    response = till_client.patch(f"{GROUPS}/{group['id']}", {"targets": [changed]}, format="json")
+    assert assert_error(response, 400, 300004)["errors"][0]["message"] == error["message"]
+    assert TargetRule.objects.get(id=changed["id"]).attribute == "visits"
 
 
 # --- bodies the parser cannot take ------------------------------------------------------------
