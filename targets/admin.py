@@ -1145,7 +1145,7 @@ class ImportForm(forms.Form):
                 [f"{field}: {' '.join(map(str, errs))}" for field, errs in serializer.errors.items()]
             )
         try:
-            with transaction.atomic():
+            with transaction.atomic(), history.through(history.ADMIN_ACTION):
                 result = configuration.group_create(
                     org=org,
                     actor=attributed_actor(self.request, TargetGroup(org=org)),
@@ -1357,6 +1357,10 @@ class GroupEnrolmentAdmin(OrgRestrictedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def delete_queryset(self, request, queryset):
+        with history.through(history.ADMIN_ACTION):  # "Delete selected" is an action
+            super().delete_queryset(request, queryset)
 
     def save_model(self, request, obj, form, change):
         obj.enrolled_on = clock.now()

@@ -33,7 +33,7 @@ from django.db.models import Count
 from simple_history.utils import bulk_create_with_history
 
 from customers.models import Actor, Customer
-from targets import limits
+from targets import history, limits
 from targets.events.models import EventType
 from targets.events.recorder import record_enrolments
 from targets.history import bulk_extras
@@ -251,6 +251,13 @@ def group_enrol(
         ],
         ignore_conflicts=True,
     )
+    if new:  # bulk_create sends no signal, and with ignore_conflicts gives no ids: read them back
+        history.bulk_record(
+            GroupEnrolment,
+            GroupEnrolment.objects.filter(group=locked, customer_id__in=new, enrolled_on=now),
+            history_type="+",
+            initial_balance=initial_balance,
+        )
     if initial_balance is not None and new:
         Activity.objects.bulk_create(
             Activity(
@@ -292,14 +299,21 @@ def group_unenrol(
     _require_explicit(locked)
     ids = list(dict.fromkeys(user_ids))
     found = set(Customer.objects.filter(id__in=ids, org_id=locked.org_id).values_list("id", flat=True))
-    enrolments = GroupEnrolment.objects.filter(group=locked, customer_id__in=found)
-    spans = list(enrolments.values_list("customer_id", "enrolled_on"))
-    enrolled = {customer_id for customer_id, _ in spans}
+    enrolments = list(GroupEnrolment.objects.filter(group=locked, customer_id__in=found))
+    enrolled = {e.customer_id for e in enrolments}
     EnrolmentEpisode.objects.bulk_create(
-        EnrolmentEpisode(org_id=locked.org_id, group=locked, customer_id=c, start=since, end=max(since, now))
-        for c, since in spans
+        EnrolmentEpisode(
+            org_id=locked.org_id,
+            group=locked,
+            customer_id=e.customer_id,
+            start=e.enrolled_on,
+            end=max(e.enrolled_on, now),
+        )
+        for e in enrolments
     )
-    enrolments.delete()
+    with history.quietly():  # recorded below in one statement rather than one per row
+        GroupEnrolment.objects.filter(id__in=[e.id for e in enrolments]).delete()
+    history.bulk_record(GroupEnrolment, enrolments, history_type="-")
     record_enrolments(type=EventType.UNENROLLED, group=locked, customer_ids=enrolled, now=now)
     holders = sorted(
         UserTarget.objects.filter(rule__group=locked, customer_id__in=enrolled)
@@ -843,7 +857,7 @@ def _enrol_progress_holders(group, now) -> int:
     )
     holders -= explicit
     GroupEnrolment.objects.filter(group=group, customer_id__in=holders).delete()
-    GroupEnrolment.objects.bulk_create(
+    bulk_create_with_history(  # bulk_create sends no signal
         [
             GroupEnrolment(
                 org_id=group.org_id,
@@ -853,7 +867,9 @@ def _enrol_progress_holders(group, now) -> int:
                 source=EnrolmentSource.API,
             )
             for cid in sorted(holders)
-        ]
+        ],
+        GroupEnrolment,
+        custom_historical_attrs=bulk_extras(),
     )
     return len(holders)
 

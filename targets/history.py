@@ -1,7 +1,7 @@
 """The history of every configuration change, whichever door it came through (django-simple-history).
 
-Each saved or deleted group, shared period, rule, milestone trigger, streak and per-period value
-leaves a historical row with who (`history_user`: the logged-in user of the admin or the API,
+Each saved or deleted group, shared period, rule, milestone trigger, streak, per-period value and
+enrolment leaves a historical row with who (`history_user`: the logged-in user of the admin or the API,
 none for commands), when (`history_date`: real time; `service_time`: the service clock,
 `targets.clock`, which TARGETS_NOW may pin), through which door (`door`: admin, admin action,
 api, command) and the row's values then. What changed is the difference between a row and the
@@ -10,6 +10,10 @@ one before it (`group_changes`).
 The door comes from `through(...)` when a caller names it (admin actions), else from the request
 django-simple-history's middleware keeps (a path under /admin/ is the admin, anything else the
 API), else it is a command.
+
+Services that write rows in bulk (`bulk_create`, a queryset's `delete()` of many rows) record
+them with `bulk_record`, which writes the historical rows in one statement too: `bulk_create`
+sends no signal, and `quietly()` keeps a bulk delete from also recording row by row.
 """
 
 from contextlib import contextmanager
@@ -23,6 +27,7 @@ from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
 _door: ContextVar[str | None] = ContextVar("configuration_door", default=None)
+_quiet: ContextVar[bool] = ContextVar("history_recorded_in_bulk", default=False)
 
 ADMIN, ADMIN_ACTION, API, COMMAND = "admin", "admin action", "api", "command"
 
@@ -39,6 +44,22 @@ class ChangeRecord(models.Model):
         abstract = True
 
 
+class EnrolmentRecord(ChangeRecord):
+    """An enrolment's historical row also keeps the initial balance it was enrolled with (an
+    adjustment entry of the activity log, not a field of the enrolment)."""
+
+    initial_balance = models.DecimalField(
+        max_digits=18,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="The achieved value the customer started the current period with, if one was given.",
+    )
+
+    class Meta:
+        abstract = True
+
+
 class ConfigHistory(HistoricalRecords):
     """History of configuration rows. A CYCLIC group's per-customer periods are progress, made by
     the engine: they leave no history."""
@@ -48,11 +69,29 @@ class ConfigHistory(HistoricalRecords):
         super().__init__(**kwargs)
 
     def post_save(self, instance, created, using=None, **kwargs):
-        if getattr(instance, "customer_id", None) is None:
+        if getattr(instance, "customer_id", None) is None and not _quiet.get():
             super().post_save(instance, created, using=using, **kwargs)
 
     def post_delete(self, instance, using=None, **kwargs):
-        if getattr(instance, "customer_id", None) is None:
+        if getattr(instance, "customer_id", None) is None and not _quiet.get():
+            super().post_delete(instance, using=using, **kwargs)
+
+
+class EnrolmentHistory(HistoricalRecords):
+    """History of enrolments made by a person or a program (admin, API, admin action, command).
+    The engine's enrolments of ALL_CUSTOMERS groups at a customer's first activity (source
+    ACTIVITY) are progress, like a CYCLIC group's periods: no history."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("bases", [EnrolmentRecord])
+        super().__init__(**kwargs)
+
+    def post_save(self, instance, created, using=None, **kwargs):
+        if instance.source != "ACTIVITY" and not _quiet.get():
+            super().post_save(instance, created, using=using, **kwargs)
+
+    def post_delete(self, instance, using=None, **kwargs):
+        if instance.source != "ACTIVITY" and not _quiet.get():
             super().post_delete(instance, using=using, **kwargs)
 
 
@@ -96,9 +135,53 @@ def bulk_extras() -> dict:
     return {"service_time": clock.now(), "door": current_door()}
 
 
+@contextmanager
+def quietly():
+    """Signals of the rows written inside record nothing: the caller records them with
+    `bulk_record` (one INSERT instead of one per row)."""
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
+
+
+def bulk_record(model, instances, *, history_type: str, **extras) -> None:
+    """Historical rows for rows a service created ("+"), changed ("~") or deleted ("-") in bulk,
+    stamped like the signal's (who, service clock, door) plus `extras`."""
+    from django.utils import timezone
+
+    history = model.history.model
+    now = timezone.now()
+    stamped = {**bulk_extras(), **extras}
+    history.objects.bulk_create(
+        [
+            history(
+                history_date=now,
+                history_type=history_type,
+                history_user=history.get_default_history_user(instance),
+                history_change_reason="",
+                **{f.attname: getattr(instance, f.attname) for f in history.tracked_fields},
+                **stamped,
+            )
+            for instance in instances
+        ]
+    )
+
+
 # --- reading -------------------------------------------------------------------------------------
 
-HIDDEN = {"id", "org", "group", "rule", "created_on", "created_by", "last_updated_on", "last_updated_by"}
+HIDDEN = {
+    "id",
+    "org",
+    "group",
+    "rule",
+    "customer",
+    "created_on",
+    "created_by",
+    "last_updated_on",
+    "last_updated_by",
+}
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 
 
@@ -137,21 +220,35 @@ def _shown(record, name, tz):
     return str(value)
 
 
-def _change(record, previous, tz) -> Change:
-    model = type(record)
-    name = model.instance_type._meta.verbose_name
+ENROLMENT_ACTIONS = {"+": "enrolled", "~": "changed", "-": "unenrolled"}
+
+
+def _what(record) -> tuple[str, str]:
+    """Which row (“rule Spend”, “enrolment of customer 42”) and what happened to it."""
+    if isinstance(record, EnrolmentRecord):
+        action = ENROLMENT_ACTIONS.get(record.history_type, record.history_type)
+        return f"enrolment of customer {record.customer_id}", action
+    name = type(record).instance_type._meta.verbose_name
     label = (
         getattr(record, "name", None)
         or getattr(record, "trigger_name", None)
         or getattr(record, "ref_code", "")
     )
+    return f"{name} {label}".strip(), ACTIONS.get(record.history_type, record.history_type)
+
+
+def _change(record, previous, tz) -> Change:
+    from targets import labels
+
+    model = type(record)
+    what, action = _what(record)
     change = Change(
         when=record.history_date,
         service_time=record.service_time,
         who=record.history_user.get_username() if record.history_user_id else "—",
         door=record.door or "—",
-        what=f"{name} {label}".strip(),
-        action=ACTIONS.get(record.history_type, record.history_type),
+        what=what,
+        action=action,
     )
     for f in model.tracked_fields:
         if f.name in HIDDEN:
@@ -164,12 +261,15 @@ def _change(record, previous, tz) -> Change:
         old = _shown(previous, f.attname, tz)
         if old != new:
             change.fields.append(FieldChange(f.verbose_name, old, new))
+    if getattr(record, "initial_balance", None) is not None:
+        change.fields.append(FieldChange("initial balance", "", labels.value(record.initial_balance)))
     return change
 
 
 def group_records(group_id: int):
     """The historical rows of a group and of everything under it, newest first, as querysets."""
     from targets.models import (
+        GroupEnrolment,
         MilestoneTrigger,
         PeriodTargetValue,
         Streak,
@@ -186,6 +286,7 @@ def group_records(group_id: int):
         MilestoneTrigger.history.filter(rule_id__in=rule_ids),
         PeriodTargetValue.history.filter(rule_id__in=rule_ids),
         Streak.history.filter(group_id=group_id),
+        GroupEnrolment.history.filter(group_id=group_id),
     ]
 
 
@@ -202,7 +303,8 @@ def group_changes(group, *, limit: int | None = None) -> list[Change]:
         records = records[:limit]
     changes = []
     for record in records:
-        previous = record.prev_record if record.history_type != "+" else None
+        # A deleted row's values are those it had: only a change compares with the row before.
+        previous = record.prev_record if record.history_type == "~" else None
         change = _change(record, previous, tz)
         if change.action == "changed" and not change.fields:
             continue  # saved as it was (an attribution stamp only)

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 
 from customers.models import Actor, Customer, Org
-from targets.history import ConfigHistory
+from targets.history import ConfigHistory, EnrolmentHistory
 
 VALUE = {"max_digits": 18, "decimal_places": 3}
 
@@ -381,6 +381,7 @@ class GroupEnrolment(models.Model):
     streak_reset_at = models.DateTimeField(
         null=True, blank=True, help_text="Streaks count only periods achieved from this moment on."
     )
+    history = EnrolmentHistory()
 
     class Meta:
         ordering = ["group_id", "customer_id"]
