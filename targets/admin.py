@@ -51,7 +51,7 @@ from customers.admin import (
     attributed_actor,
 )
 from customers.models import Org
-from targets import clock, configuration, history, labels, services
+from targets import clock, configuration, history, labels, limits, services
 from targets.events.models import EventType
 from targets.events.recorder import record_enrolments
 from targets.models import (
@@ -73,7 +73,7 @@ from targets.models import (
     UserStreak,
     UserTarget,
 )
-from targets.periods import PeriodGenerationError, group_windows
+from targets.periods import PeriodGenerationError, fixed_windows, group_windows
 from targets.refresh import group_refresh_state
 
 ADMIN_FORMSETS = "_admin_formsets"  # instance attribute: {child model: bound formset}
@@ -1067,12 +1067,19 @@ class CloneForm(forms.Form):
     name = forms.CharField(max_length=200, help_text="The new program's name. Example: “Coffee club 2025”.")
     first_day = forms.DateField(
         widget=AdminDateWidget,
-        help_text="The clone's first day (org time); every period moves by the same number of days.",
+        help_text=(
+            "The clone's first day (org time). Scheduled periods (e.g. months) follow the calendar "
+            "from it; typed ones move by the same number of days."
+        ),
     )
 
 
 def clone_data(group, *, first_day):
-    """The service data of a copy of `group` whose window and periods start `first_day`."""
+    """The service data of a copy of `group` whose window and periods start `first_day`.
+
+    Periods that follow the group's schedule (e.g. calendar months) are generated again from the
+    new first day, so a monthly program cloned to 1 January runs January, February, …; periods
+    typed one by one (or cut short by the window's end) move by the same number of days."""
     tz = group.org.tz
     shift = timedelta(days=(first_day - local_day(group.start, tz)).days)
 
@@ -1084,10 +1091,21 @@ def clone_data(group, *, first_day):
     data["start"], data["end"] = moved(group.start), moved(group.end)
     data["preferred_till_id"] = group.preferred_till_id
     if group.target_evaluation_type == EvaluationType.FIXED:
-        data["periods"] = [
-            {"ref_code": p.ref_code, "start": moved(p.start), "end": moved(p.end)}
-            for p in group.periods.filter(customer__isnull=True).order_by("sequence")
-        ]
+        periods = list(group.periods.filter(customer__isnull=True).order_by("sequence"))
+        schedule = _schedule(group, start=data["start"], count=len(periods), tz=tz)
+        ends_with_schedule = bool(periods) and group.end == periods[-1].end
+        follows = (
+            bool(periods)
+            and (ends_with_schedule or group.total_periods == len(periods))
+            and _schedule(group, start=group.start, count=len(periods), tz=tz)
+            == [(p.ref_code, p.start, p.end) for p in periods]
+        )
+        if follows:  # generated again from the new first day, as many as the original has
+            data["end"] = schedule[-1][2] if ends_with_schedule else max(data["end"], schedule[-1][2])
+        else:
+            data["periods"] = [
+                {"ref_code": p.ref_code, "start": moved(p.start), "end": moved(p.end)} for p in periods
+            ]
     data["rules"] = [
         {
             **{name: getattr(rule, name) for name in RULE_FIELDS},
@@ -1102,6 +1120,22 @@ def clone_data(group, *, first_day):
         {"name": s.name, "target_count_of_sequence": s.target_count_of_sequence} for s in group.streaks.all()
     ]
     return data
+
+
+def _schedule(group, *, start, count, tz):
+    """The first `count` whole periods of the group's schedule from `start`: (refCode, start, end)."""
+    try:
+        windows = fixed_windows(
+            start=start,
+            end=limits.LATEST,
+            frequency_type=group.frequency_type,
+            frequency=group.frequency,
+            total_periods=count,
+            tz=tz,
+        )
+    except PeriodGenerationError:
+        return []
+    return [(w.ref_code, w.start, w.end) for w in windows]
 
 
 class ImportForm(forms.Form):

@@ -6,7 +6,7 @@ history, through the "admin action" door (the exported body posted to the API, t
 """
 
 import json
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -131,13 +131,48 @@ def test_clone_makes_the_same_program_moved_to_the_chosen_first_day(staff, progr
     dates = ("name", "startDate", "endDate", "periods")
     assert without(export_body(clone), *dates) == without(export_body(program), *dates)
     assert clone.name == "Coffee club 2025" and clone.org_id == program.org_id
-    # Every period moves by the same number of local days, still local midnight to 23:59:59.
-    shift = timedelta(days=(date(2025, 1, 1) - date(2024, 8, 1)).days)
+    # The monthly schedule follows the calendar from the new first day: four whole local months.
+    midnight, last_second = time(0, 0), time(23, 59, 59)
+    assert windows(clone) == [
+        (date(2025, 1, 1), date(2025, 1, 31), midnight, last_second),
+        (date(2025, 2, 1), date(2025, 2, 28), midnight, last_second),
+        (date(2025, 3, 1), date(2025, 3, 31), midnight, last_second),
+        (date(2025, 4, 1), date(2025, 4, 30), midnight, last_second),
+    ]
+    tz = clone.org.tz
+    assert local_days([clone.start, clone.end], tz) == [date(2025, 1, 1), date(2025, 4, 30)]
+
+
+def clone_of(staff, group, *, first_day):
+    before = set(TargetGroup.objects.values_list("id", flat=True))
+    response = staff.post(
+        CHANGELIST,
+        {
+            "action": "clone",
+            "_selected_action": [group.pk],
+            "apply": "1",
+            "name": f"{group.name} (moved)",
+            "first_day": first_day,
+        },
+    )
+    assert response.status_code == 302, response.content[:500]
+    return only_new_group(before)
+
+
+def test_typed_periods_move_by_the_same_number_of_days(staff, coffee):
+    typed = [
+        {"refCode": "Launch week", "startDate": "2024-08-01", "endDate": "2024-08-07"},
+        {"refCode": "Long tail", "startDate": "2024-08-08", "endDate": "2024-08-31"},
+    ]
+    body = monthly_body(name="Launch", trackingType="DEFAULT", streaks=[], periods=typed)
+    body["startDate"], body["endDate"] = "2024-08-01", "2024-08-31"
+    program = TargetGroup.objects.get(id=create(coffee, body)["id"])
+    clone = clone_of(staff, program, first_day="2024-10-01")
+    shift = timedelta(days=(date(2024, 10, 1) - date(2024, 8, 1)).days)
     assert windows(clone) == [
         (first + shift, last + shift, start, end) for first, last, start, end in windows(program)
     ]
-    tz = clone.org.tz
-    assert local_days([clone.start, clone.end], tz) == [date(2025, 1, 1), date(2024, 11, 30) + shift]
+    assert [p.ref_code for p in clone.periods.order_by("sequence")] == ["Launch week", "Long tail"]
 
 
 def test_clone_refuses_a_name_taken_in_the_org(staff, program):
