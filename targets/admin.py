@@ -840,6 +840,10 @@ class TargetGroupAdmin(
         if not self.has_view_or_change_permission(request, group):
             raise PermissionDenied
         tz = group.org.tz
+        page = _history_page(request)
+        # One page more than asked tells whether older changes exist; a group with thousands of
+        # enrolments must not render (or read) them all at once.
+        latest = history.group_changes(group, limit=page * HISTORY_PAGE + 1)
         with timezone.override(tz):
             return render(
                 request,
@@ -851,7 +855,9 @@ class TargetGroupAdmin(
                     "object": group,
                     "original": group,
                     "opts": self.opts,
-                    "changes": history.group_changes(group),
+                    "changes": latest[(page - 1) * HISTORY_PAGE : page * HISTORY_PAGE],
+                    "newer_page": page - 1 if page > 1 else None,
+                    "older_page": page + 1 if len(latest) > page * HISTORY_PAGE else None,
                     "zone": zone_text(tz),
                     **(extra_context or {}),
                 },
@@ -1061,6 +1067,15 @@ def export_body(group) -> dict:
     if group.target_evaluation_type != EvaluationType.FIXED:
         body.pop("periods", None)  # generated again from the schedule (or per customer)
     return body
+
+
+HISTORY_PAGE = 100  # changes per page of a program's admin History
+
+
+def _history_page(request) -> int:
+    """The History page asked for (?p=2 for older changes); anything else is the first."""
+    raw = request.GET.get("p", "1")
+    return min(int(raw), 1000) if raw.isdigit() and int(raw) >= 1 else 1
 
 
 class CloneForm(forms.Form):

@@ -299,3 +299,24 @@ def test_the_engines_enrolments_are_progress_without_history_until_the_group_tur
     (change,) = enrolment_changes(group, COFFEE_CUSTOMERS[0])
     assert (change.who, change.door, change.action) == ("democoffee", "api", "enrolled")
     assert fields_of(change)["source"] == "API"
+
+
+def test_the_admin_history_is_paged(members_only, admin_client, django_assert_max_num_queries):
+    """A program with thousands of enrolments shows its changes a hundred at a time, newest
+    first, with links to older and newer ones."""
+    from tests.factories import CustomerFactory
+
+    ids = [c.id for c in CustomerFactory.create_batch(150, org=members_only.org)]
+    configuration.group_enrol(group=members_only, user_ids=ids, now=clock.now())
+    url = f"/admin/targets/targetgroup/{members_only.id}/history/"
+
+    with django_assert_max_num_queries(40):
+        first = admin_client.get(url).content.decode()
+    assert first.count("Enrolment of customer") == 100
+    assert 'href="?p=2"' in first and "Newer changes" not in first
+
+    second = admin_client.get(f"{url}?p=2").content.decode()
+    assert second.count("Enrolment of customer") == 50
+    assert 'href="?p=1"' in second and 'href="?p=3"' not in second
+    assert "Enrolment of customer" not in admin_client.get(f"{url}?p=3").content.decode()
+    assert admin_client.get(f"{url}?p=x").content.decode().count("Enrolment of customer") == 100
