@@ -52,6 +52,7 @@ from customers.admin import (
 )
 from customers.models import Org
 from targets import clock, configuration, history, labels, limits, services
+from targets.admin_deletion import EnrolmentDeletionAdmin, GroupDeletionAdmin, RuleDeletionAdmin
 from targets.events.models import EventType
 from targets.events.recorder import record_enrolments
 from targets.models import (
@@ -631,7 +632,11 @@ def preview_rows(org, params):
 
 @admin.register(TargetGroup)
 class TargetGroupAdmin(
-    FormsetsOnInstance, LabelledChoices, nested_admin.NestedModelAdminMixin, AttributedAdmin
+    GroupDeletionAdmin,
+    FormsetsOnInstance,
+    LabelledChoices,
+    nested_admin.NestedModelAdminMixin,
+    AttributedAdmin,
 ):
     form = TargetGroupForm
     inlines = [PeriodInline, RuleInline, StreakInline]
@@ -1328,7 +1333,7 @@ class PeriodValueInline(OrgRestrictedInline, admin.TabularInline):
 
 
 @admin.register(TargetRule)
-class TargetRuleAdmin(FormsetsOnInstance, LabelledChoices, OrgRestrictedAdmin):
+class TargetRuleAdmin(RuleDeletionAdmin, FormsetsOnInstance, LabelledChoices, OrgRestrictedAdmin):
     """A rule on its own page (the group page edits the same rules nested); saved through the
     configuration service as a change of its group's rules."""
 
@@ -1393,7 +1398,7 @@ class TargetRuleAdmin(FormsetsOnInstance, LabelledChoices, OrgRestrictedAdmin):
 
 
 @admin.register(GroupEnrolment)
-class GroupEnrolmentAdmin(OrgRestrictedAdmin):
+class GroupEnrolmentAdmin(EnrolmentDeletionAdmin, OrgRestrictedAdmin):
     """Program admins enrol customers in EXPLICIT groups here; the engine enrols the rest."""
 
     org_from = "group"

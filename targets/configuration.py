@@ -36,6 +36,7 @@ from customers.models import Actor, Customer
 from targets import history, limits
 from targets.events.models import EventType
 from targets.events.recorder import record_enrolments
+from targets.events.revocations import record_deletion
 from targets.history import bulk_extras
 from targets.models import (
     Activity,
@@ -187,8 +188,30 @@ def group_delete(*, group: TargetGroup, actor, now: datetime, force: bool = Fals
     warnings = []
     if holders:
         warnings.append(f"group {locked.id} deleted with the progress of {holders} customer(s)")
+    # Announced while the rows (and their names) exist; the delete takes the progress with them.
+    record_deletion(group=locked, now=now)
     locked.delete()
     return GroupDeletion(deleted=True, group=locked, warnings=warnings)
+
+
+@transaction.atomic
+def rule_delete(*, rule: TargetRule, actor, now: datetime) -> list[str]:
+    """Delete a rule with its progress (the admin's delete; the configuration API refuses a rule
+    holding progress with 409 instead). Its achievements are revoked, and the customers who held
+    progress on it are refreshed in the group (a UNIFIED period or a streak needs one rule less).
+    Returns warnings naming how many customers lost progress."""
+    group = TargetGroup.objects.select_for_update().get(pk=rule.group_id)
+    holders = record_deletion(group=group, now=now, rule_ids=[rule.pk])
+    TargetRule.objects.filter(pk=rule.pk).delete()
+    if not group.rules.exists():
+        # The engine skips a group without rules: its streaks (revoked above) would stay achieved.
+        UserStreak.objects.filter(streak__group=group).delete()
+    stamp_attribution(group, actor=actor, now=now, creating=False)
+    group.save(update_fields=["last_updated_on", "last_updated_by"])
+    if not holders:
+        return []
+    refresh_after_change(group=group, now=now, reason=f"rule {rule.pk} deleted", customer_ids=holders)
+    return [f"rule {rule.pk} deleted with the progress of {len(holders)} customer(s)"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,6 +352,22 @@ def group_unenrol(
         for user_id in ids
     ]
     return results, warnings
+
+
+@transaction.atomic
+def enrolments_delete(*, enrolments, now: datetime) -> list[str]:
+    """Delete GroupEnrolment rows (the admin's delete, its "delete selected", an inline's delete
+    box) as `group_unenrol` does: an episode kept, UNENROLLED announced. Only EXPLICIT groups'
+    enrolments can be removed (ConfigurationInvalid otherwise: every customer of the org is in an
+    ALL_CUSTOMERS group). Returns the warnings of the unenrolments."""
+    by_group = {}
+    for group_id, customer_id in sorted({(e.group_id, e.customer_id) for e in enrolments}):
+        by_group.setdefault(group_id, []).append(customer_id)
+    warnings = []
+    for group in TargetGroup.objects.filter(id__in=by_group).order_by("id"):
+        _results, more = group_unenrol(group=group, user_ids=by_group[group.id], now=now)
+        warnings += more
+    return warnings
 
 
 # ---------------------------------------------------------------------------------------------

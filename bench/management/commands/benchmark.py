@@ -1,4 +1,4 @@
-"""python manage.py benchmark [--quick] [--json FILE]
+"""python manage.py benchmark [--quick] [--json FILE] [--only read|periods|scale|ingest|single …]
 
 Measures, side by side in one run on the configured database (issue 7, docs/scaling.md):
 
@@ -89,6 +89,8 @@ class Profile:
     singles: int = 40  # timed single activities per customer
 
 
+# What --only selects (in the order they run).
+PARTS = ("read", "periods", "scale", "ingest", "single")
 PROFILES = {
     "full": Profile(
         "full",
@@ -208,6 +210,12 @@ class Command(BaseCommand):
             type=int,
             help=f"import workers for ingest.per_s (default {IMPORT_WORKERS} on PostgreSQL, else 1)",
         )
+        parser.add_argument(
+            "--only",
+            choices=PARTS,
+            action="append",
+            help="measure only this part (repeatable); the table leaves the others empty",
+        )
 
     def handle(self, *args, **options):
         profile = PROFILES["tiny" if options["tiny"] else "quick" if options["quick"] else "full"]
@@ -229,12 +237,18 @@ class Command(BaseCommand):
             ingest_login = ds.issue_credentials(data.ingest_org)
             periods_login = ds.issue_credentials(periods_org)
             self.client = WSGIClient()
+            parts = set(options["only"] or PARTS)
             try:
-                self.read(data, read_login, profile)
-                self.periods(periods_login, profile)
-                self.scale(data, read_login, profile, explain_plans=options["explain"])
-                self.ingest(data, ingest_login, profile, options["workers"])
-                self.ingest_single(data, profile)
+                if "read" in parts:
+                    self.read(data, read_login, profile)
+                if "periods" in parts:
+                    self.periods(periods_login, profile)
+                if "scale" in parts:
+                    self.scale(data, read_login, profile, explain_plans=options["explain"])
+                if "ingest" in parts:
+                    self.ingest(data, ingest_login, profile, options["workers"])
+                if "single" in parts:
+                    self.ingest_single(data, profile)
             finally:
                 ds.revoke_credentials(read_login)
                 ds.revoke_credentials(ingest_login)
