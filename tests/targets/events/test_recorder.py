@@ -320,3 +320,19 @@ def test_raising_the_target_revokes_an_achieved_streak():
     assert sorted(
         (e.type, e.revoked_type) for e in Event.objects.filter(user_id=customer.id, id__gt=mark)
     ) == [("ACHIEVEMENT_REVOKED", "STREAK_ACHIEVED"), ("ACHIEVEMENT_REVOKED", "TARGET_ACHIEVED")]
+
+
+def test_names_are_stored_as_they_are_and_ids_are_random_uuids():
+    # PostgreSQL gets events as COPY text the recorder formats itself: tabs, newlines and
+    # backslashes in names must come back unchanged.
+    group = group_with_periods(periods=5, triggers=["500"], name="Tab\there \\ new\nline, café")
+    rule = group.rules.get()
+    rule.name = "Spend\\t 1000\r\n"
+    rule.save()
+    customer = CustomerFactory(org=group.org)
+    ingest(customer, item(customer, at(1), 1000), item(customer, at(2), 1000))
+    events = list(Event.objects.filter(user_id=customer.id))
+    assert {e.group_name for e in events} == {group.name}
+    assert {e.rule_name for e in events if e.rule_id} == {rule.name}
+    assert all(e.uuid.version == 4 for e in events)
+    assert len({e.uuid for e in events}) == len(events) == 5
