@@ -65,10 +65,13 @@ class EnrolmentDeletionAdmin:
         return allowed and (obj is None or obj.group.enrolment == Enrolment.EXPLICIT)
 
     def delete_model(self, request, obj):
-        self.delete_queryset(request, [obj])
+        self._unenrol(request, [obj])
 
     def delete_queryset(self, request, queryset):
-        warnings = configuration.enrolments_delete(enrolments=list(queryset), now=clock.now())
+        self._unenrol(request, list(queryset))
+
+    def _unenrol(self, request, enrolments):
+        warnings = configuration.enrolments_delete(enrolments=enrolments, now=clock.now())
         for warning in warnings:
             self.message_user(request, labels.words(warning), messages.WARNING)
 
