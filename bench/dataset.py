@@ -33,7 +33,6 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
 from customers.models import Actor, CommChannel, Customer, CustomerProfile, Org
-from targets.engine import activity_ingest
 from targets.events.models import Event
 from targets.models import (
     Activity,
@@ -49,6 +48,7 @@ from targets.models import (
     UserTarget,
 )
 from targets.periods import group_windows
+from targets.progress.ingest import activity_ingest
 
 DATASET_VERSION = 1
 SEED = 20240827

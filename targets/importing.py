@@ -20,7 +20,7 @@ from django.db import connections
 
 from customers.models import Customer, Org
 from targets import clock
-from targets.engine import REJECTED, activity_ingest
+from targets.progress.ingest import REJECTED, activity_ingest
 
 CSV_FIELDS = ("userId", "entity", "eventName", "occurredAt", "amount", "netAmount", "quantity", "externalId")
 MAX_REJECT_LINES = 1000

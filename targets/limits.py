@@ -94,8 +94,8 @@ def overflowing_items(*, org_id: int, items) -> dict[str, str]:
     change and a recompute). Items are taken in order: the one that would cross the limit is
     refused, smaller later ones still apply. Two queries (one when no SUM rule reads an
     attribute of the batch)."""
-    from targets.evaluation import attribute_value as positive_number  # the engine's reading
     from targets.models import Activity, TargetRule
+    from targets.progress.evaluate import attribute_value as positive_number  # the engine's reading
 
     if not items:
         return {}
@@ -163,8 +163,8 @@ def attribute_sum_overflow(*, org_id: int, key: str) -> int | None:
     checked here against what was stored before it, so that no recompute can meet a value the
     database cannot hold. Reads the activities that carry the key, once, on a configuration change
     (the refresh that follows reads them anyway)."""
-    from targets.evaluation import attribute_value as positive_number  # the engine's reading
     from targets.models import Activity
+    from targets.progress.evaluate import attribute_value as positive_number  # the engine's reading
 
     totals: dict[int, Decimal] = defaultdict(Decimal)
     rows = (

@@ -107,7 +107,16 @@ class TargetGroupQuerySet(models.QuerySet):
         if isinstance(customer_id, OuterRef):
             customer_id = OuterRef(customer_id)
         enrolled = GroupEnrolment.objects.filter(group_id=OuterRef("id"), customer_id=customer_id)
+        # The rule of `is_associated`, in SQL.
         return self.filter(Q(enrolment=Enrolment.ALL_CUSTOMERS, org_id=org_id) | Exists(enrolled))
+
+
+def is_associated(*, enrolment: str, group_org_id: int, customer_org_id: int, enrolled: bool) -> bool:
+    """Whether a customer is associated with a group (SPEC §3), over values in memory: an
+    ALL_CUSTOMERS group of the customer's own org, or a group the customer has an Enrolment in
+    (`enrolled`). The engine decides it with this function; `associated_with` above is the same
+    rule as a query."""
+    return enrolled or (enrolment == Enrolment.ALL_CUSTOMERS and group_org_id == customer_org_id)
 
 
 class TargetGroup(Attributed):
@@ -585,7 +594,7 @@ class ProgressRefresh(models.Model):
 class ConfigVersion(models.Model):
     """Per org, a token that database triggers (migration 0005) replace with every write to the
     org's configuration: the engine's cached configuration of the org is valid while it holds
-    (targets.catalog)."""
+    (targets.progress.catalog)."""
 
     # No database constraint: the triggers write it while an org's rows are being deleted.
     org = models.OneToOneField(

@@ -94,6 +94,26 @@ def streak_state(outcomes: Sequence[PeriodOutcome], *, needed: int, continuous: 
     return StreakState(DROPPED if dropped else NOT_STARTED, 0)
 
 
+def streak_outcomes(
+    periods: Sequence,
+    achievements: Sequence[PeriodAchievement],
+    *,
+    now: datetime,
+    agnostic: bool,
+    reset: datetime | None = None,
+) -> list[PeriodOutcome]:
+    """What a group's streaks walk, period by period (`periods` in sequence, each with its
+    `PeriodAchievement`): a period closes when it ended before `now`, never for PERIOD_AGNOSTIC
+    groups (no calendar); a streak reset on re-enrolment (`reset`) starts afresh from the period
+    holding it. The engine (which stores streak states) and the read endpoint (which derives
+    them at request time) both walk these."""
+    return [
+        PeriodOutcome(a.achieved_at, closed=p.end < now and not agnostic, user_target_id=a.user_target_id)
+        for p, a in zip(periods, achievements, strict=True)
+        if reset is None or p.end >= reset
+    ]
+
+
 def agnostic_current_index(achieved: Sequence[bool]) -> int | None:
     """A PERIOD_AGNOSTIC customer's period in progress: the first one not yet achieved."""
     for i, done in enumerate(achieved):

@@ -159,7 +159,7 @@ def refresh_after_change(*, group, now, reason: str, customer_ids: Iterable[int]
 def refresh_customers(*, group_id: int, customer_ids: list[int], now) -> None:
     """Recompute one group's progress for some customers, their rows locked as the engine's
     ingestion locks them, so a refresh and new activity for one customer queue."""
-    from targets.engine import progress_refresh
+    from targets.progress.refresh import progress_refresh
 
     if not customer_ids:
         return

@@ -14,11 +14,11 @@ from targets import records as rec
 from targets.formats import attribution_time, instant_z, utc_date
 from targets.models import STREAK_TRACKING, EvaluationType
 from targets.outcomes import (
-    PeriodOutcome,
     StreakState,
     achieving_rules,
     agnostic_current_index,
     period_achievement,
+    streak_outcomes,
     streak_state,
 )
 from targets.periods import contains
@@ -133,12 +133,7 @@ def group_progress(
     states, streak_achieved_at = [], {}
     if group.tracking_type in STREAK_TRACKING and streaks:
         reset = getattr(group, "streak_reset_at", None)  # a model (the naive benchmark) has none
-        outcomes = [
-            PeriodOutcome(a.achieved_at, closed=p.end < now and not agnostic, user_target_id=a.user_target_id)
-            for p, a in zip(periods, achievements, strict=True)
-            # A streak reset on re-enrolment starts afresh from the period holding the reset.
-            if reset is None or p.end >= reset
-        ]
+        outcomes = streak_outcomes(periods, achievements, now=now, agnostic=agnostic, reset=reset)
         for streak in streaks:
             state = streak_state(
                 outcomes, needed=streak.target_count_of_sequence, continuous=streak.continuous

@@ -10,7 +10,7 @@ from customers.permissions import CanPostActivity
 from customers.scopes import parse_headers, writable_org_id
 from targets import clock
 from targets.api import schema
-from targets.engine import activity_ingest
+from targets.progress.ingest import activity_ingest
 
 MAX_ITEMS = 1000
 

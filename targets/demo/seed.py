@@ -445,7 +445,7 @@ def replay_example_history(org, data):
     """Customer 347286146's history through the engine: a 1,200 transaction before the groups
     existed, the groups created at their documented times (with the customer's CYCLIC periods
     as the example shows them), then another 1,200 transaction."""
-    from targets.engine import activity_ingest
+    from targets.progress.ingest import activity_ingest
 
     till = Actor.objects.get(id=data["customer"]["last_updated_by"])
     first, second = data["history"]
@@ -458,7 +458,8 @@ def replay_demo_coffee(org, customers, now):
     """Demo Coffee's generated activity through the engine, oldest first, in API-sized batches
     each received when its latest activity happened; then every customer is brought to `now`
     (streaks also move with time: a missed week drops a run)."""
-    from targets.engine import activity_ingest, progress_refresh
+    from targets.progress.ingest import activity_ingest
+    from targets.progress.refresh import progress_refresh
 
     till = Actor.objects.get(id=60000002)
     items = demo_coffee_activity(customers, now)

@@ -1,7 +1,8 @@
 """Events from the progress writer's transitions (the outbox's write side).
 
-The engine's writer (`targets.engine._ProgressWriter`) already compares what is stored with
-what the activity log and the configuration give, and writes only the differences. The
+The engine's writer (`targets.progress.refresh.write_progress`, through `targets.progress.sync`)
+already compares what is stored with what the activity log and the configuration give, and
+writes only the differences. The
 recorder sees those same differences — before the rows are written — and turns the ones a
 loyalty team acts on into events: a target, trigger, UNIFIED period or streak becoming
 achieved, a streak run broken, an activity enrolment, an achievement taken back. What does
@@ -22,11 +23,11 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F
 
-from targets.bulk import insert_rows
-from targets.evaluation import matches
 from targets.events.models import Event, EventType
 from targets.models import MilestoneTrigger, Streak, TargetGroup, TargetPeriod, TargetRule, UserMilestone
 from targets.outcomes import ACHIEVED, DROPPED, IN_PROGRESS, period_achieved_at
+from targets.progress.evaluate import matches
+from targets.progress.sql import insert_rows
 
 
 def events_enabled() -> bool:

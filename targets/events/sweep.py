@@ -44,7 +44,7 @@ def streak_drop_candidates(*, now: datetime, since: datetime | None = None) -> d
 def sweep_streak_drops(*, now: datetime, since: datetime | None = None) -> int:
     """Refresh the candidates (one transaction per chunk of customers, locked as the engine
     locks them); returns how many (group, customer) pairs were refreshed."""
-    from targets.engine import progress_refresh
+    from targets.progress.refresh import progress_refresh
 
     done = 0
     for group_id, ids in streak_drop_candidates(now=now, since=since).items():

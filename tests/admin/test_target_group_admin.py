@@ -570,8 +570,8 @@ def test_the_count_past_activity_action_backdates_the_program_and_refreshes_prog
     from datetime import timedelta
 
     from customers.models import Org
-    from targets.engine import activity_ingest
     from targets.models import TargetGroup, UserTarget
+    from targets.progress.ingest import activity_ingest
     from tests.factories import T0, CustomerFactory, group_with_periods
 
     org = Org.objects.get(id=60001)

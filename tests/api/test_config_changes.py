@@ -14,7 +14,6 @@ from customers.models import Customer
 from targets import clock
 from targets.api.config_serializers import group_representation
 from targets.api.config_views import config_groups
-from targets.engine import activity_ingest
 from targets.models import (
     GroupEnrolment,
     MilestoneTrigger,
@@ -22,6 +21,7 @@ from targets.models import (
     TargetPeriod,
     UserTarget,
 )
+from targets.progress.ingest import activity_ingest
 from tests.api.test_config_api import (
     CUSTOMER_50363,
     URL,

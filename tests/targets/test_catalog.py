@@ -1,4 +1,4 @@
-"""The engine's cached configuration (targets.catalog): reused while the org's configuration
+"""The engine's cached configuration (targets.progress.catalog): reused while the org's configuration
 version holds, never stale — whatever writes the configuration, a rolled-back change, another
 process (issue 12, point 3)."""
 
@@ -13,9 +13,9 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from targets import catalog
-from targets.engine import activity_ingest
 from targets.models import TargetRule, UserTarget
+from targets.progress import catalog
+from targets.progress.ingest import activity_ingest
 from tests.factories import T0, CustomerFactory, OrgFactory, group_with_periods
 from tests.targets.test_tasks_worker import database_url
 

@@ -1,4 +1,4 @@
-"""Activity in, progress out (SPEC §4): `targets.engine.activity_ingest` against the database.
+"""Activity in, progress out (SPEC §4): `targets.progress.ingest.activity_ingest` against the database.
 
 Groups are built with factories (org timezone UTC unless a case needs another; daily periods
 from T0 = 2024-08-01; groups created the day before T0). Activity is ingested through the engine
@@ -15,7 +15,6 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection
 
 from customers.models import Customer
-from targets.engine import APPLIED, DUPLICATE, REJECTED, activity_ingest
 from targets.models import (
     Activity,
     GroupEnrolment,
@@ -25,6 +24,7 @@ from targets.models import (
     UserStreak,
     UserTarget,
 )
+from targets.progress.ingest import APPLIED, DUPLICATE, REJECTED, activity_ingest
 from tests.factories import (
     T0,
     ActorFactory,

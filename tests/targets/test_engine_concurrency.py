@@ -13,8 +13,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from customers.models import Customer
-from targets.engine import APPLIED, DUPLICATE, activity_ingest
 from targets.models import Activity, UserTarget
+from targets.progress.ingest import APPLIED, DUPLICATE, activity_ingest
 from tests.factories import T0, CustomerFactory, group_with_periods
 from tests.support import PASSWORD, api_user
 

@@ -37,7 +37,6 @@ from targets.configuration import (
     group_unenrol,
     group_update,
 )
-from targets.engine import activity_ingest
 from targets.models import (
     EnrolmentSource,
     GroupEnrolment,
@@ -48,6 +47,7 @@ from targets.models import (
     UserStreak,
     UserTarget,
 )
+from targets.progress.ingest import activity_ingest
 from targets.selectors import Filters, user_target_groups
 from targets.services import ConfigurationConflict, group_set_active
 from tests.factories import T0, CustomerFactory, OrgFactory

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from customers.models import Customer
-from targets.engine import APPLIED, activity_ingest
 from targets.models import GroupEnrolment, TargetPeriod, UserMilestone, UserStreak, UserTarget
+from targets.progress.ingest import APPLIED, activity_ingest
 from tests.factories import (
     T0,
     CustomerFactory,

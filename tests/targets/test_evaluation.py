@@ -1,4 +1,4 @@
-"""The arithmetic of progress (SPEC §4), on plain values: `targets.evaluation`."""
+"""The arithmetic of progress (SPEC §4), on plain values: `targets.progress.evaluate`."""
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -7,7 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from targets.evaluation import Act, GroupCfg, PeriodCfg, RuleCfg, attribute_value, evaluate_group, measure
+from targets.progress.evaluate import (
+    Act,
+    GroupCfg,
+    PeriodCfg,
+    RuleCfg,
+    attribute_value,
+    evaluate_group,
+    measure,
+)
 
 T0 = datetime(2024, 8, 1, tzinfo=UTC)
 CREATED = T0 - timedelta(days=1)

@@ -12,8 +12,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from customers.models import Customer
-from targets.engine import activity_ingest
 from targets.models import Activity, GroupEnrolment, UserMilestone, UserStreak, UserTarget
+from targets.progress.ingest import activity_ingest
 from tests.factories import (
     T0,
     CustomerFactory,

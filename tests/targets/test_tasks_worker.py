@@ -14,8 +14,8 @@ import pytest
 from django.db import connection
 
 from targets.configuration import group_create, group_update
-from targets.engine import activity_ingest
 from targets.models import ProgressRefresh, RefreshStatus, UserTarget
+from targets.progress.ingest import activity_ingest
 from tests.factories import CustomerFactory, OrgFactory
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -66,9 +66,9 @@ from bench.measure import (
     percentile,
     run_side_by_side,
 )
-from targets.engine import activity_ingest
 from targets.events.models import Event
 from targets.models import Activity
+from targets.progress.ingest import activity_ingest
 
 NOW_ISO = ds.NOW.isoformat().replace("+00:00", "Z")
 

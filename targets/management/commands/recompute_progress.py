@@ -10,8 +10,8 @@ from tqdm import tqdm
 
 from customers.models import Customer
 from targets import clock
-from targets.engine import progress_refresh
 from targets.models import Enrolment, TargetGroup
+from targets.progress.refresh import progress_refresh
 
 CHUNK = 500
 

@@ -10,10 +10,10 @@ import pytest
 from django.db import connection, transaction
 
 from customers.models import Customer
-from targets.engine import APPLIED, activity_ingest
 from targets.events.feed import event_page
 from targets.events.models import Event
 from targets.events.sequencer import sequence_events
+from targets.progress.ingest import APPLIED, activity_ingest
 from tests.factories import T0, CustomerFactory, group_with_periods
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -18,7 +18,6 @@ from collections import defaultdict
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from targets.evaluation import GroupCfg, PeriodCfg, RuleCfg
 from targets.models import (
     ConfigVersion,
     Pause,
@@ -28,6 +27,7 @@ from targets.models import (
     TargetPeriod,
     TargetRule,
 )
+from targets.progress.evaluate import GroupCfg, PeriodCfg, RuleCfg
 
 _local = threading.local()
 
