@@ -72,8 +72,13 @@ def parse_headers(headers) -> ScopeHeaders:
     return ScopeHeaders(scope, frozenset(ids))
 
 
-def children_of(org_id):
-    return frozenset(Org.objects.filter(parent_id=org_id).values_list("id", flat=True))
+def children_of(org: Org) -> frozenset:
+    """The org's child org ids: loaded with the caller's identity by authentication
+    (customers/identity.py, read fresh on each request), else one query."""
+    loaded = getattr(org, "child_ids", None)
+    if loaded is not None:
+        return loaded
+    return frozenset(Org.objects.filter(parent_id=org.id).values_list("id", flat=True))
 
 
 def readable_org_ids(*, org: Org, headers: ScopeHeaders) -> frozenset:
@@ -88,11 +93,9 @@ def readable_org_ids(*, org: Org, headers: ScopeHeaders) -> frozenset:
             if org.id not in listed:
                 raise _unreachable(listed)
         else:
-            allowed = frozenset(
-                Org.objects.filter(parent_id=org.id, id__in=listed).values_list("id", flat=True)
-            )
+            allowed = children_of(org) & listed
     elif headers.scope == "ALL":
-        allowed = frozenset({org.id, org.parent_id}) if is_child else children_of(org.id) | {org.id}
+        allowed = frozenset({org.id, org.parent_id}) if is_child else children_of(org) | {org.id}
     else:
         allowed = frozenset({org.id})
     if listed and not listed <= allowed:
@@ -117,7 +120,7 @@ def writable_org_id(*, org: Org, headers: ScopeHeaders) -> int:
         if org.parent_id is not None:
             raise _unreachable(headers.org_ids)
         (target,) = headers.org_ids
-        if not Org.objects.filter(parent_id=org.id, id=target).exists():
+        if target not in children_of(org):
             raise _unreachable(headers.org_ids)
         return target
     if headers.org_ids and headers.org_ids != {org.id}:

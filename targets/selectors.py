@@ -18,6 +18,7 @@ from datetime import datetime
 
 from django.db.models import Exists, FilteredRelation, OuterRef, Q, Subquery
 
+from config.prepared import Prepared
 from customers.models import Customer
 from targets.models import (
     STREAK_TRACKING,
@@ -70,17 +71,89 @@ STREAK_FIELDS = (*StreakRecord._fields[:-1], "mine__id")
 def associated_groups(*, customer_id, customer_org_id, org_ids, filters: Filters):
     """Groups of the orgs in scope that the customer is associated with, narrowed by the
     request's filters (inactive groups, one rule)."""
-    groups = TargetGroup.objects.filter(org_id__in=org_ids).associated_with(
+    return _associated_groups(
+        customer_id=customer_id,
+        customer_org_id=customer_org_id,
+        org_ids=list(org_ids),
+        include_inactive_targets=filters.include_inactive_targets,
+        target_rule_id=filters.target_rule_id,
+    )
+
+
+def _associated_groups(*, customer_id, customer_org_id, org_ids, include_inactive_targets, target_rule_id):
+    groups = TargetGroup.objects.filter(org_id__any=org_ids).associated_with(
         customer_id=customer_id, org_id=customer_org_id
     )
-    if not filters.include_inactive_targets:
+    if not include_inactive_targets:
         groups = groups.filter(active=True)
-    if filters.target_rule_id is not None:
-        rules = TargetRule.objects.filter(id=filters.target_rule_id)
-        if not filters.include_inactive_targets:
+    if target_rule_id is not None:
+        rules = TargetRule.objects.filter(id=target_rule_id)
+        if not include_inactive_targets:
             rules = rules.filter(active=True)
         groups = groups.filter(id__in=rules.values("group_id"))
     return groups
+
+
+# The answer's queries, each compiled to SQL once per process and shape (config/prepared.py):
+# building and compiling them with the ORM cost more than running them.
+CUSTOMER_QUERY = Prepared(
+    lambda customer_id, org_ids: (
+        Customer.objects.filter(id=customer_id, org_id__any=org_ids)
+        .order_by("profiles__id", "profiles__channels__id")
+        .values_list(*CUSTOMER_PROFILE_FIELDS)
+    )
+)
+GROUP_QUERY = Prepared(
+    lambda customer_id, **filters: (
+        _associated_groups(customer_id=customer_id, **filters)
+        .annotate(
+            streak_reset_at=Subquery(
+                GroupEnrolment.objects.filter(group_id=OuterRef("id"), customer_id=customer_id).values(
+                    "streak_reset_at"
+                )[:1]
+            )
+        )
+        .order_by("id")
+        .values_list(*GROUP_FIELDS)
+    )
+)
+PERIOD_QUERY = Prepared(
+    lambda customer_id, group_ids, every_period, plain, streaks, agnostic, now, now_s: (
+        TargetPeriod.objects.filter(group_id__any=group_ids)
+        .filter(Q(customer_id__isnull=True) | Q(customer_id=customer_id))
+        .filter(
+            Q()
+            if every_period
+            else _needed_periods(
+                customer_id=customer_id, plain=plain, streaks=streaks, agnostic=agnostic, now=now, now_s=now_s
+            )
+        )
+        .order_by("group_id", "sequence", "id")
+        .values_list(*PERIOD_FIELDS)
+    )
+)
+RULE_QUERY = Prepared(
+    lambda group_ids: (
+        TargetRule.objects.filter(group_id__any=group_ids)
+        .order_by("group_id", "id", "triggers__trigger_value", "triggers__id")
+        .values_list(*RULE_FIELDS)
+    )
+)
+USER_TARGET_QUERY = Prepared(
+    lambda customer_id, rule_ids, period_ids: (
+        UserTarget.objects.filter(customer_id=customer_id, rule_id__any=rule_ids).filter(
+            Q() if period_ids is None else Q(period_id__any=period_ids)
+        )
+    ).values_list(*USER_TARGET_FIELDS)
+)
+STREAK_QUERY = Prepared(
+    lambda customer_id, group_ids: (
+        Streak.objects.filter(group_id__any=group_ids)
+        .annotate(mine=FilteredRelation("user_streaks", condition=Q(user_streaks__customer_id=customer_id)))
+        .order_by("group_id", "id")
+        .values_list(*STREAK_FIELDS)
+    )
+)
 
 
 def user_target_groups(*, customer_id: int, org_ids, now: datetime, filters: Filters) -> dict | None:
@@ -93,24 +166,18 @@ def user_target_groups(*, customer_id: int, org_ids, now: datetime, filters: Fil
 
 def customer_targets(*, customer_id: int, org_ids, now: datetime, filters: Filters) -> CustomerTargets | None:
     """The records of one answer, or None when the customer is not in the orgs in scope."""
-    rows = list(
-        Customer.objects.filter(id=customer_id, org_id__in=org_ids)
-        .order_by("profiles__id", "profiles__channels__id")
-        .values_list(*CUSTOMER_PROFILE_FIELDS)
-    )
+    rows = CUSTOMER_QUERY.rows(customer_id=customer_id, org_ids=sorted(org_ids))
     if not rows:
         return None
     n = len(CUSTOMER_FIELDS)
     customer = CustomerRecord(*rows[0][:n])
     records = CustomerTargets(customer, profiles=_profiles(row[n:] for row in rows))
-    reset = GroupEnrolment.objects.filter(group_id=OuterRef("id"), customer_id=customer_id)
-    group_rows = (
-        associated_groups(
-            customer_id=customer_id, customer_org_id=customer.org_id, org_ids=org_ids, filters=filters
-        )
-        .annotate(streak_reset_at=Subquery(reset.values("streak_reset_at")[:1]))
-        .order_by("id")
-        .values_list(*GROUP_FIELDS)
+    group_rows = GROUP_QUERY.rows(
+        customer_id=customer_id,
+        customer_org_id=customer.org_id,
+        org_ids=sorted(org_ids),
+        include_inactive_targets=filters.include_inactive_targets,
+        target_rule_id=filters.target_rule_id,
     )
     n = len(GroupRecord._fields) - 3
     for row in group_rows:
@@ -141,9 +208,9 @@ def _profiles(rows):
     return list(profiles.values())
 
 
-def _needed_periods(records: CustomerTargets, *, now: datetime) -> Q:
-    """The periods a default (current-period) answer depends on, as a filter."""
-    customer_id = records.customer.id
+def _needed_periods(*, customer_id, plain, streaks, agnostic, now, now_s) -> Q:
+    """The periods a default (current-period) answer depends on, as a filter: for each kind of
+    group (lists of group ids), the periods its answer needs."""
     achievements = UserTarget.objects.filter(
         customer_id=customer_id, period_id=OuterRef("id"), achieved_at__isnull=False
     )
@@ -155,7 +222,19 @@ def _needed_periods(records: CustomerTargets, *, now: datetime) -> Q:
         .exclude(Exists(achievements))
     )
     # `contains` compares at whole-second precision: an end of 23:59:59 holds 23:59:59.500.
-    current = Q(start__lte=now, end__gte=now.replace(microsecond=0))
+    current = Q(start__lte=now, end__gte=now_s)
+    needed = Q(pk__in=[])
+    if plain:
+        needed |= Q(group_id__any=plain) & current
+    if streaks:
+        needed |= Q(group_id__any=streaks) & (Q(start__lte=now) | achieved_here)
+    if agnostic:
+        needed |= Q(group_id__any=agnostic) & (achieved_here | ~Exists(earlier_open))
+    return needed
+
+
+def _group_kinds(records: CustomerTargets):
+    """Group ids by what their default answer needs: (plain, streaks, PERIOD_AGNOSTIC)."""
     plain, streaks, agnostic = [], [], []
     for group in records.groups:
         if group.target_evaluation_type == EvaluationType.PERIOD_AGNOSTIC:
@@ -164,27 +243,26 @@ def _needed_periods(records: CustomerTargets, *, now: datetime) -> Q:
             streaks.append(group.id)
         else:
             plain.append(group.id)
-    needed = Q(pk__in=[])
-    if plain:
-        needed |= Q(group_id__in=plain) & current
-    if streaks:
-        needed |= Q(group_id__in=streaks) & (Q(start__lte=now) | achieved_here)
-    if agnostic:
-        needed |= Q(group_id__in=agnostic) & (achieved_here | ~Exists(earlier_open))
-    return needed
+    return plain, streaks, agnostic
 
 
 def _fetch_children(records: CustomerTargets, *, now: datetime, every_period: bool):
     customer_id = records.customer.id
     group_ids = [group.id for group in records.groups]
-    periods = TargetPeriod.objects.filter(group_id__in=group_ids).filter(
-        Q(customer_id__isnull=True) | Q(customer_id=customer_id)
+    kinds = ([], [], []) if every_period else _group_kinds(records)
+    period_rows = PERIOD_QUERY.rows(
+        customer_id=customer_id,
+        group_ids=group_ids,
+        every_period=every_period,
+        plain=kinds[0],
+        streaks=kinds[1],
+        agnostic=kinds[2],
+        now=now,
+        now_s=now.replace(microsecond=0),
     )
-    if not every_period:
-        periods = periods.filter(_needed_periods(records, now=now))
     seen = {}
     n = len(PeriodRecord._fields)
-    for row in periods.order_by("group_id", "sequence", "id").values_list(*PERIOD_FIELDS):
+    for row in period_rows:
         period_id, override_rule, override_value = row[0], row[n], row[n + 1]
         if period_id not in seen:
             seen[period_id] = period = PeriodRecord(*row[:n])
@@ -194,12 +272,7 @@ def _fetch_children(records: CustomerTargets, *, now: datetime, every_period: bo
 
     n = len(RuleRecord._fields) - 1
     rules = {}
-    rule_rows = (
-        TargetRule.objects.filter(group_id__in=group_ids)
-        .order_by("group_id", "id", "triggers__trigger_value", "triggers__id")
-        .values_list(*RULE_FIELDS)
-    )
-    for row in rule_rows:
+    for row in RULE_QUERY.rows(group_ids=group_ids):
         rule = rules.get(row[0])
         if rule is None:
             rules[row[0]] = rule = RuleRecord(*row[:n], triggers=[])
@@ -208,21 +281,17 @@ def _fetch_children(records: CustomerTargets, *, now: datetime, every_period: bo
             rule.triggers.append(TriggerRecord(*row[n:]))
 
     if rules:
-        user_targets = UserTarget.objects.filter(customer_id=customer_id, rule_id__in=list(rules))
-        if not every_period:
-            # [0] (no such period) when none is needed: the query still runs, so that the count
-            # of queries stays the same for every customer.
-            user_targets = user_targets.filter(period_id__in=list(seen) or [0])
-        for row in user_targets.values_list(*USER_TARGET_FIELDS):
+        # [0] (no such period) when none is needed: the query still runs, so that the count
+        # of queries stays the same for every customer.
+        user_target_rows = USER_TARGET_QUERY.rows(
+            customer_id=customer_id,
+            rule_ids=list(rules),
+            period_ids=None if every_period else (list(seen) or [0]),
+        )
+        for row in user_target_rows:
             ut = UserTargetRecord(*row)
             records.user_targets[(ut.rule_id, ut.period_id)] = ut
 
-    streak_rows = (
-        Streak.objects.filter(group_id__in=group_ids)
-        .annotate(mine=FilteredRelation("user_streaks", condition=Q(user_streaks__customer_id=customer_id)))
-        .order_by("group_id", "id")
-        .values_list(*STREAK_FIELDS)
-    )
-    for row in streak_rows:
+    for row in STREAK_QUERY.rows(customer_id=customer_id, group_ids=group_ids):
         streak = StreakRecord(*row)
         records.streaks.setdefault(streak.group_id, []).append(streak)
