@@ -22,6 +22,7 @@ A schema change makes PostgreSQL re-plan them by itself.
 import threading
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 
@@ -132,7 +133,9 @@ def _bind(slot, params, connection):
     return value
 
 
-PREPARE_THRESHOLD = 2
+# Executions of a statement on a connection before psycopg prepares it; None turns prepared
+# statements off (e.g. behind a PgBouncer in transaction mode older than 1.21).
+PREPARE_THRESHOLD = getattr(settings, "PG_PREPARE_THRESHOLD", 2)
 
 
 def statement_cursor(connection):

@@ -131,6 +131,15 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = database_from_url(os.environ["DATABASE_REPLICA_URL"])
     DATABASE_ROUTERS = ["config.routers.ReadReplicaRouter"]
 
+# PostgreSQL: the read path's fixed-shape queries (config/prepared.py) become prepared statements
+# after this many executions on a kept connection; "off" turns that off (a PgBouncer in
+# transaction mode before 1.21 cannot keep prepared statements).
+PG_PREPARE_THRESHOLD = (
+    None
+    if os.environ.get("PG_PREPARE_THRESHOLD", "").lower() == "off"
+    else int(os.environ.get("PG_PREPARE_THRESHOLD") or 2)
+)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Background work (progress refresh after a large configuration change): django-tasks with its

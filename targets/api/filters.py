@@ -47,6 +47,16 @@ class SingleValuedFilterSet(django_filters.FilterSet):
     """A FilterSet whose parameters may each be given once: `?a=1&a=2` is a 400, never a
     silent pick of one value."""
 
+    def get_form_class(self):
+        """The form class, built once per FilterSet class: django-filter builds a new class
+        (and its fields) for every request otherwise. Forms copy their base fields per
+        instance, so the class is safe to share."""
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class
+        return form_class
+
     def is_valid(self):
         valid = super().is_valid()
         for name in self.filters:
