@@ -139,9 +139,11 @@ PREPARE_THRESHOLD = getattr(settings, "PG_PREPARE_THRESHOLD", 2)
 
 
 def statement_cursor(connection):
-    """PostgreSQL: a server-side binding cursor (psycopg prepares repeated statements); else the
-    connection's ordinary cursor. Both wrapped by Django (query log, execute wrappers)."""
-    if connection.vendor != "postgresql":
+    """PostgreSQL: a server-side binding cursor (psycopg prepares repeated statements); else, or
+    while queries are logged (DEBUG, tests capturing queries, `benchmark --explain`: a logged
+    server-bound query would read `$1` instead of its values), the connection's ordinary
+    cursor. Both are wrapped by Django (query count, execute wrappers)."""
+    if connection.vendor != "postgresql" or connection.queries_logged:
         return connection.cursor()
     import psycopg
 
