@@ -39,3 +39,18 @@ def test_benchmark_prints_and_writes_every_figure(db, tmp_path):
     # naive implementation the same document.
     assert report["notes"]["read.floor_ratio"] == "floor body = ours, byte for byte"
     assert report["notes"]["read.naive_ratio"].startswith("same document")
+
+
+def test_only_measures_the_parts_named(db, tmp_path):
+    path = tmp_path / "figures.json"
+    call_command(
+        "benchmark", "--tiny", "--workers=1", "--only", "single", "--json", str(path), stdout=StringIO()
+    )
+    figures = json.loads(path.read_text())["figures"]
+    measured = {name for name, value in figures.items() if value is not None}
+    assert measured == {
+        "ingest.single_queries",
+        "ingest.single_p50_ms",
+        "ingest.history_p50_ms",
+        "ingest.history_ratio",
+    }
