@@ -115,8 +115,11 @@ def _shape(name, value, connection):
     if _is_int(value) or isinstance(value, datetime):
         return name
     if isinstance(value, (list, tuple, set, frozenset)):
-        # One array parameter on PostgreSQL (`__any`); one parameter per item elsewhere.
-        return (name, 0 if connection.vendor == "postgresql" and value else len(value))
+        # One array parameter on PostgreSQL (`__any`): only empty or not matters (a builder
+        # may leave out a condition on an empty list); one parameter per item elsewhere.
+        if connection.vendor == "postgresql":
+            return (name, "items" if value else "empty")
+        return (name, len(value))
     return (name, value)
 
 

@@ -62,6 +62,19 @@ def test_every_call_binds_its_own_values_into_the_shapes_sql(customers, django_a
     assert CUSTOMERS.rows(ids=[], org_id=None, since=None) == []
 
 
+def test_a_builder_that_leaves_out_an_empty_lists_condition_gets_a_shape_per_emptiness(customers):
+    """Like the default read's period filter: a kind of group absent, its condition absent."""
+    either = Prepared(
+        lambda ids, extra: Customer.objects.filter(
+            Q(id__any=ids) | (Q(id__any=extra) if extra else Q(pk__in=[]))
+        ).values_list("id", flat=False)
+    )
+    first, second = customers[0].id, customers[1].id
+    assert either.rows(ids=[first], extra=[]) == [(first,)]
+    assert sorted(either.rows(ids=[first], extra=[second])) == [(first,), (second,)]
+    assert either.rows(ids=[second], extra=[]) == [(second,)]
+
+
 @pytest.mark.postgres
 def test_on_postgresql_a_list_must_be_bound_as_one_array():
     """The shape ignores list lengths on PostgreSQL, so `__in` (a parameter per item) would
