@@ -45,15 +45,21 @@ def clear():
     _local.active = {}  # group id -> (GroupCfg, the same with active rules only)
 
 
-def group_configs(*, org_ids, group_ids=()) -> dict[int, GroupCfg]:
+def group_configs(*, org_ids, group_ids=(), tokens=None) -> dict[int, GroupCfg]:
     """Every group (active or not, with every rule) of `org_ids` and of the orgs of `group_ids`.
-    One query when nothing changed (the tokens), eight per org that changed."""
+    One query when nothing changed (the tokens), none when the caller read them already
+    (`tokens`: {org id: token or None}, read in this transaction before this call), eight per
+    org that changed."""
     state = _state()
     unknown = [g for g in group_ids if g not in state.group_org]
     if unknown:
         state.group_org.update(TargetGroup.objects.filter(id__in=unknown).values_list("id", "org_id"))
     wanted = set(org_ids) | {state.group_org[g] for g in group_ids if g in state.group_org}
-    tokens = dict(ConfigVersion.objects.filter(org_id__in=wanted).values_list("org_id", "token"))
+    known = {o: tokens[o] for o in wanted if o in tokens} if tokens else {}
+    ask = [o for o in wanted if o not in known]
+    if ask:
+        known.update(ConfigVersion.objects.filter(org_id__in=ask).values_list("org_id", "token"))
+    tokens = known
     stale = {o for o in wanted if tokens.get(o) is None or state.orgs.get(o, (None,))[0] != tokens[o]}
     loaded = _load(stale) if stale else {}
     configs = {}

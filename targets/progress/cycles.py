@@ -3,13 +3,22 @@ customer's first matching activity (SPEC §4, docs/engine.md "Windows")."""
 
 from collections import defaultdict
 
-from django.db.models import Q
+from django.db.models import BigIntegerField, DateTimeField, Q, Value
+from django.db.models.functions import Cast
 
 from targets.models import EvaluationType, TargetPeriod
 from targets.periods import cyclic_windows
 from targets.progress.evaluate import PeriodCfg, matches
 from targets.progress.scope import Batch, bounds
 from targets.progress.sql import insert_rows
+
+_NONE_INT = Cast(Value(None), BigIntegerField())
+_NONE_TIME = Cast(Value(None), DateTimeField())
+
+
+def _by_sequence(row):
+    return (row[3] is None, row[3] or 0)
+
 
 PERIOD_FIELDS = ("org", "group", "customer", "ref_code", "sequence", "start", "end")
 
@@ -29,15 +38,24 @@ def cyclic_periods(*, batch: Batch, activities) -> dict:
     for group_id, moments in scoped.items():
         low, high = bounds(moments)
         near |= Q(group_id=group_id, end__gte=low, start__lte=high)
-    for pid, customer_id, group_id, sequence, start, end in (
-        mine.filter(near)
-        .order_by("sequence")
-        .values_list("id", "customer_id", "group_id", "sequence", "start", "end")
-    ):
-        found[(customer_id, group_id)].append(PeriodCfg(pid, sequence, start, end))
-    cycling = set(found) | set(
-        mine.filter(group_id__in=scoped).order_by().values_list("customer_id", "group_id").distinct()
-    )
+    columns = ("id", "customer_id", "group_id", "sequence", "start", "end")
+    rows = mine.filter(near).order_by().values_list(*columns)
+    if scoped:
+        # Whether a scoped pair has cycles at all (they may all lie away from its new activity),
+        # in the same query: one row per pair with cycles, without a period.
+        rows = rows.union(
+            mine.filter(group_id__in=scoped)
+            .annotate(no_id=_NONE_INT, no_sequence=_NONE_INT, no_start=_NONE_TIME, no_end=_NONE_TIME)
+            .values_list("no_id", "customer_id", "group_id", "no_sequence", "no_start", "no_end")
+            .order_by()
+            .distinct(),
+            all=True,
+        )
+    cycling = set()
+    for pid, customer_id, group_id, sequence, start, end in sorted(rows, key=_by_sequence):
+        cycling.add((customer_id, group_id))
+        if pid is not None:
+            found[(customer_id, group_id)].append(PeriodCfg(pid, sequence, start, end))
     created = [
         row
         for pair in batch.pairs

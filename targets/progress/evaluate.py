@@ -227,20 +227,9 @@ def evaluate_group(
     out = {}
     capping = group.tracking == "CAPPING"
     agnostic = group.evaluation == "PERIOD_AGNOSTIC_WINDOW"
-    # Whether the group counts an activity, and in which period, does not depend on the rule:
-    # decide it once per activity rather than once per rule (UNIFIED groups have up to ten).
-    counted = [act for act in activities if matches(group, act, enrolled)]
-    if agnostic:
-        if not periods:
-            return out
-        placed = _after_their_balance([(act, None) for act in counted])
-    else:
-        placed = []
-        for act in counted:
-            period = next((p for p in periods if contains(p.start, p.end, act.occurred_at)), None)
-            if period is not None:
-                placed.append((act, period))
-        placed = _balances_first(placed)
+    if agnostic and not periods:
+        return out
+    placed = _placed(group, periods, activities, enrolled)
     for rule in group.rules:
         states, visited, pointer = _start(group, rule, periods, initial)
         for act, period in placed:
@@ -288,6 +277,21 @@ def evaluate_group(
             )
         out.update({(rule.id, period_id): state for period_id, state in states.items()})
     return out
+
+
+def _placed(group, periods, activities, enrolled):
+    """[(activity, its period)] in the order they are applied (PERIOD_AGNOSTIC: period None).
+    Whether the group counts an activity, and in which period, does not depend on the rule:
+    decided once per activity rather than once per rule (UNIFIED groups have up to ten)."""
+    counted = [act for act in activities if matches(group, act, enrolled)]
+    if group.evaluation == "PERIOD_AGNOSTIC_WINDOW":
+        return _after_their_balance([(act, None) for act in counted])
+    placed = []
+    for act in counted:
+        period = next((p for p in periods if contains(p.start, p.end, act.occurred_at)), None)
+        if period is not None:
+            placed.append((act, period))
+    return _balances_first(placed)
 
 
 def _start(group, rule, periods, initial):

@@ -4,18 +4,19 @@ associated with (`load_groups`), their stored user targets with milestones
 Plain values throughout: building model instances costs more than the database work."""
 
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from types import SimpleNamespace
 
-from django.db.models import F, Q
+from django.db.models import BigIntegerField, CharField, DateTimeField, F, IntegerField, Q, Value
+from django.db.models.functions import Cast
 
 from targets.models import (
     Activity,
     EnrolmentEpisode,
     EvaluationType,
     GroupEnrolment,
-    UserMilestone,
+    UserStreak,
     UserTarget,
     is_associated,
 )
@@ -24,16 +25,20 @@ from targets.progress.evaluate import Act, Enrolled, GroupCfg, TargetState
 from targets.progress.scope import Batch, Plan
 
 
-def load_groups(*, customer_orgs, customer_ids, group_ids=None, include_inactive=False):
+def load_groups(*, customer_orgs, customer_ids, group_ids=None, include_inactive=False, config_tokens=None):
     """Groups (with their rules) that the customers may be associated with: ALL_CUSTOMERS groups
     of their orgs and groups they are or were enrolled in. Only active groups and rules when
     ingesting (activity received now counts for nothing else); every one when recomputing, so
     that what a paused rule counted before its pause follows the current configuration too.
-    Returns ({group id: GroupCfg}, {customer id: {group id: Enrolled}})."""
-    enrolled = load_enrolments(customer_ids=customer_ids)
+    `config_tokens` ({org id: token}) are configuration versions the caller read already.
+    Returns ({group id: GroupCfg}, {customer id: {group id: Enrolled}}, CustomerState)."""
+    stored = load_customer_state(customer_ids=customer_ids)
+    enrolled = stored.enrolled
     all_enrolled = {g for groups in enrolled.values() for g in groups}
     configs = {}
-    for group_id, config in catalog.group_configs(org_ids=customer_orgs, group_ids=all_enrolled).items():
+    for group_id, config in catalog.group_configs(
+        org_ids=customer_orgs, group_ids=all_enrolled, tokens=config_tokens
+    ).items():
         covered = group_id in all_enrolled or any(
             is_associated(
                 enrolment=config.enrolment, group_org_id=config.org_id, customer_org_id=org_id, enrolled=False
@@ -48,27 +53,80 @@ def load_groups(*, customer_orgs, customer_ids, group_ids=None, include_inactive
             config = catalog.active_view(config)
         if config.rules:
             configs[group_id] = config
-    return configs, enrolled
+    return configs, enrolled, stored
 
 
-def load_enrolments(*, customer_ids) -> dict:
-    """{customer id: {group id: Enrolled}}: current enrolments and earlier episodes."""
-    enrolled = defaultdict(dict)
-    for customer_id, group_id, since, reset in GroupEnrolment.objects.filter(
-        customer_id__in=customer_ids,
-        group__org_id=F("customer__org_id"),  # issue 15: a cross-org row (refused by the database) is ignored
-    ).values_list("customer_id", "group_id", "enrolled_on", "streak_reset_at"):
-        enrolled[customer_id][group_id] = Enrolled(since=since, streak_reset_at=reset)
-    episodes = defaultdict(list)
-    for customer_id, group_id, start, end in EnrolmentEpisode.objects.filter(
-        customer_id__in=customer_ids,
-        group__org_id=F("customer__org_id"),  # issue 15: as above
-    ).values_list("customer_id", "group_id", "start", "end"):
-        episodes[(customer_id, group_id)].append((start, end))
-    for (customer_id, group_id), spans in episodes.items():
-        current = enrolled[customer_id].get(group_id, Enrolled())
-        enrolled[customer_id][group_id] = replace(current, episodes=tuple(spans))
-    return enrolled
+_CURRENT, _EPISODE, _STREAK = "C", "E", "S"
+_NO_ID = Cast(Value(None), BigIntegerField())
+_NO_TEXT = Cast(Value(None), CharField())
+_NO_TIME = Cast(Value(None), DateTimeField())
+_NO_COUNT = Cast(Value(None), IntegerField())
+_COLUMNS = ("kind", "customer_id", "key", "at", "until", "row_id", "text", "count", "ref")
+
+
+@dataclass(frozen=True)
+class CustomerState:
+    """What is stored per customer besides progress: {customer: {group: Enrolled}} for the
+    evaluation, and the rows the writer compares — {(customer, group): GroupEnrolment} and
+    {(customer, streak): UserStreak}, as (id, …) namespaces."""
+
+    enrolled: dict
+    enrolments: dict
+    streaks: dict
+
+
+def load_customer_state(*, customer_ids) -> CustomerState:
+    """Current enrolments, earlier episodes and streak states of the customers, in one query
+    (a UNION ALL of the three, a kind column telling them apart)."""
+    # Issue 15: a cross-org enrolment (refused by the database) is ignored.
+    own = {"customer_id__in": customer_ids, "group__org_id": F("customer__org_id")}
+    current = GroupEnrolment.objects.filter(**own).annotate(
+        kind=Value(_CURRENT),
+        key=F("group_id"),
+        at=F("enrolled_on"),
+        until=F("streak_reset_at"),
+        row_id=F("id"),
+        text=F("source"),
+        count=_NO_COUNT,
+        ref=_NO_ID,
+    )
+    episodes = EnrolmentEpisode.objects.filter(**own).annotate(
+        kind=Value(_EPISODE),
+        key=F("group_id"),
+        at=F("start"),
+        until=F("end"),
+        row_id=_NO_ID,
+        text=_NO_TEXT,
+        count=_NO_COUNT,
+        ref=_NO_ID,
+    )
+    streaks = UserStreak.objects.filter(customer_id__in=customer_ids).annotate(
+        kind=Value(_STREAK),
+        key=F("streak_id"),
+        at=F("achieved_at"),
+        until=_NO_TIME,
+        row_id=F("id"),
+        text=F("status"),
+        count=F("current_count"),
+        ref=F("achieved_user_target_id"),
+    )
+    state = CustomerState(defaultdict(dict), {}, {})
+    spans = defaultdict(list)
+    rows = (q.values_list(*_COLUMNS).order_by() for q in (current, episodes, streaks))
+    for kind, customer_id, key, at, until, row_id, text, count, ref in next(rows).union(*rows, all=True):
+        if kind == _CURRENT:
+            state.enrolled[customer_id][key] = Enrolled(since=at, streak_reset_at=until)
+            state.enrolments[(customer_id, key)] = SimpleNamespace(id=row_id, enrolled_on=at, source=text)
+        elif kind == _EPISODE:
+            spans[(customer_id, key)].append((at, until))
+        else:
+            state.streaks[(customer_id, key)] = SimpleNamespace(
+                id=row_id, status=text, current_count=count, achieved_at=at, achieved_user_target_id=ref
+            )
+    for (customer_id, group_id), held in spans.items():
+        mine = state.enrolled[customer_id].get(group_id, Enrolled())
+        state.enrolled[customer_id][group_id] = replace(mine, episodes=tuple(held))
+    return state
 
 
 def associated_now(group: GroupCfg, *, customer_org, enrolled: dict) -> bool:
@@ -129,28 +187,30 @@ class TargetRow:
 def read_user_targets(*, batch: Batch, plan: Plan) -> dict:
     """The stored user targets of the periods evaluated (and the achieved ones a streak
     reads), with their milestones: {(customer, rule, period): TargetRow}."""
-    existing = {
-        (customer_id, rule_id, period_id): TargetRow(*values)
-        for customer_id, rule_id, period_id, *values in UserTarget.objects.filter(
-            _targets_evaluated(batch, plan), customer_id__any=batch.customers
-        ).values_list(
-            "customer_id",
-            "rule_id",
-            "period_id",
-            "id",
-            "org_id",
-            "achieved_value",
-            "achieved_at",
-            "enrolled_on",
-            "last_activity_at",
-        )
-    }
-    by_id = {row.id: row for row in existing.values()}
-    if by_id:
-        for mid, user_target_id, trigger_id, at in UserMilestone.objects.filter(
-            user_target_id__any=list(by_id)
-        ).values_list("id", "user_target_id", "trigger_id", "achieved_at"):
-            by_id[user_target_id].milestones[trigger_id] = SimpleNamespace(id=mid, achieved_at=at)
+    existing = {}
+    # Their milestones by a LEFT JOIN: one row per milestone (one without).
+    for customer_id, rule_id, period_id, *values, mid, trigger_id, at in UserTarget.objects.filter(
+        _targets_evaluated(batch, plan), customer_id__any=batch.customers
+    ).values_list(
+        "customer_id",
+        "rule_id",
+        "period_id",
+        "id",
+        "org_id",
+        "achieved_value",
+        "achieved_at",
+        "enrolled_on",
+        "last_activity_at",
+        "milestones__id",
+        "milestones__trigger_id",
+        "milestones__achieved_at",
+    ):
+        key = (customer_id, rule_id, period_id)
+        row = existing.get(key)
+        if row is None:
+            row = existing[key] = TargetRow(*values)
+        if mid is not None:
+            row.milestones[trigger_id] = SimpleNamespace(id=mid, achieved_at=at)
     return existing
 
 

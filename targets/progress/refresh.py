@@ -25,21 +25,27 @@ from targets.progress.scope import Batch, Plan, periods_independent, plan
 from targets.progress.sync import sync_enrolments, sync_milestones, sync_streaks, sync_user_targets
 
 
-def progress_refresh(*, customer_ids, now, new_activities=None, group_ids=None):
+def progress_refresh(
+    *, customer_ids, now, new_activities=None, group_ids=None, customer_orgs=None, config_tokens=None
+):
     """Bring the progress of `customer_ids` up to date with their stored activities and the
     current configuration.
 
     With `new_activities`, only the active groups those activities match are evaluated (the
     incremental path); without, every group the customers are associated with or hold progress
     in, active or not (recompute, and the refresh after a configuration change). `group_ids`
-    narrows to some groups. Writes only what changed."""
-    customer_orgs = dict(Customer.objects.filter(id__in=customer_ids).values_list("id", "org_id"))
+    narrows to some groups. Writes only what changed. What the caller read already saves
+    queries: `customer_orgs` {customer id: org id}, `config_tokens` {org id: configuration
+    version} (`catalog.group_configs`)."""
+    if customer_orgs is None:
+        customer_orgs = dict(Customer.objects.filter(id__in=customer_ids).values_list("id", "org_id"))
     recompute = new_activities is None
-    groups, enrolled = load_groups(
+    groups, enrolled, stored = load_groups(
         customer_orgs=set(customer_orgs.values()),
         customer_ids=customer_ids,
         group_ids=group_ids,
         include_inactive=recompute,
+        config_tokens=config_tokens,
     )
     if recompute:
         new_acts = None
@@ -50,7 +56,16 @@ def progress_refresh(*, customer_ids, now, new_activities=None, group_ids=None):
             groups=groups, enrolled=enrolled, customer_orgs=customer_orgs, new_acts=new_acts
         )
     if pairs:
-        write_progress(batch=Batch(groups=groups, pairs=pairs, now=now, enrolled=enrolled, new_acts=new_acts))
+        batch = Batch(
+            groups=groups,
+            pairs=pairs,
+            now=now,
+            enrolled=enrolled,
+            new_acts=new_acts,
+            enrolments=stored.enrolments,
+            streaks=stored.streaks,
+        )
+        write_progress(batch=batch)
 
 
 def _by_customer(new_activities) -> dict:

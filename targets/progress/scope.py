@@ -1,7 +1,7 @@
 """What one run of the progress writer covers: the (customer, group) pairs, and of each the
 periods it evaluates (`Batch`, `Plan`). Pure: no database."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
@@ -22,6 +22,10 @@ class Batch:
     now: datetime
     enrolled: dict  # customer id -> {group id: Enrolled}
     new_acts: dict | None = None
+    # The stored rows the writer compares, read with the enrolments (`load.load_customer_state`):
+    # {(customer, group): GroupEnrolment}, {(customer, streak): UserStreak}.
+    enrolments: dict = field(default_factory=dict)
+    streaks: dict = field(default_factory=dict)
 
     @property
     def replaying(self) -> bool:

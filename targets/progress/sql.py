@@ -10,9 +10,16 @@ from django.db import connection
 
 
 def update_rows(model, objs, fields, *, batch_size=500):
+    with connection.cursor() as cursor:
+        for sql, params in update_statements(model, objs, fields, batch_size=batch_size):
+            cursor.execute(sql, params)
+
+
+def update_statements(model, objs, fields, *, batch_size=500) -> list[tuple[str, list]]:
+    """The UPDATE statements (sql, params) `update_rows` executes: one per batch."""
     objs = list(objs)
     if not objs:
-        return
+        return []
     meta = model._meta
     pk = meta.pk
     columns = [pk, *(meta.get_field(name) for name in fields)]
@@ -22,35 +29,40 @@ def update_rows(model, objs, fields, *, batch_size=500):
     table = quote(meta.db_table)
     where = f"{table}.{quote(pk.column)} = v.{quote('pk')}"
     prepare = [_preparer(field) for field in columns]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One array per column: a handful of parameters instead of one per value, which is
-            # what the driver spends its time on when it binds a 500-row VALUES list.
-            arrays = ", ".join(f"CAST(%s AS {f.db_type(connection)}[])" for f in columns)
-            for start in range(0, len(objs), batch_size * 10):
-                batch = objs[start : start + batch_size * 10]
-                params = [
-                    [getattr(obj, f.attname) if p is None else p(getattr(obj, f.attname)) for obj in batch]
-                    for f, p in zip(columns, prepare, strict=True)
-                ]
-                cursor.execute(
+    statements = []
+    if connection.vendor == "postgresql":
+        # One array per column: a handful of parameters instead of one per value, which is
+        # what the driver spends its time on when it binds a 500-row VALUES list.
+        arrays = ", ".join(f"CAST(%s AS {f.db_type(connection)}[])" for f in columns)
+        for start in range(0, len(objs), batch_size * 10):
+            batch = objs[start : start + batch_size * 10]
+            params = [
+                [getattr(obj, f.attname) if p is None else p(getattr(obj, f.attname)) for obj in batch]
+                for f, p in zip(columns, prepare, strict=True)
+            ]
+            statements.append(
+                (
                     f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({names}) WHERE {where}",
                     params,
                 )
-            return
-        row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        for start in range(0, len(objs), batch_size):
-            batch = objs[start : start + batch_size]
-            params = [
-                getattr(obj, f.attname) if p is None else p(getattr(obj, f.attname))
-                for obj in batch
-                for f, p in zip(columns, prepare, strict=True)
-            ]
-            cursor.execute(
+            )
+        return statements
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    for start in range(0, len(objs), batch_size):
+        batch = objs[start : start + batch_size]
+        params = [
+            getattr(obj, f.attname) if p is None else p(getattr(obj, f.attname))
+            for obj in batch
+            for f, p in zip(columns, prepare, strict=True)
+        ]
+        statements.append(
+            (
                 f"WITH v({names}) AS (VALUES {', '.join([row_sql] * len(batch))}) "
                 f"UPDATE {table} SET {assignments} FROM v WHERE {where}",
                 params,
             )
+        )
+    return statements
 
 
 # Columns whose Python values the drivers take as they are (ints, strings, booleans).
@@ -87,7 +99,12 @@ def _preparer(field):
     return lambda value: field.get_db_prep_save(value, connection)
 
 
-def insert_rows(model, fields, rows, *, returning=False, batch_size=1000):
+# Fewer rows go by one INSERT … RETURNING: one round trip, where COPY with reserved keys takes
+# two (a single activity's insert is the common case of POST /v3.1/activities).
+COPY_FROM = 20
+
+
+def insert_rows(model, fields, rows, *, returning=False, batch_size=1000, along=()):
     """INSERT plain tuples (values in `fields` order); with `returning`, the new primary keys
     in row order.
 
@@ -95,14 +112,30 @@ def insert_rows(model, fields, rows, *, returning=False, batch_size=1000):
     through the SQL compiler: on the engine's hot path that Python work costs several times
     what the database spends inserting. PostgreSQL gets the rows by COPY (about three times
     faster than a multi-row INSERT for the server), with keys reserved from the table's
-    sequence first when they are wanted; other databases get multi-row INSERT … RETURNING."""
+    sequence first when they are wanted; a few rows, and other databases, get multi-row
+    INSERT … RETURNING.
+
+    `along`: UPDATE statements (`update_statements`) to run too, before the rows are inserted;
+    on PostgreSQL one of them rides in the INSERT as a data-modifying WITH (one round trip
+    less) when the rows go by one INSERT."""
     rows = list(rows)
+    along = list(along)
     if not rows:
+        for sql, params in along:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
         return []
     meta = model._meta
     columns = [meta.get_field(name) for name in fields]
     prepare = [_preparer(field) for field in columns]
-    if connection.vendor == "postgresql":
+    riding = None
+    if connection.vendor == "postgresql" and len(rows) <= min(COPY_FROM, batch_size) and along:
+        riding = along.pop()
+    if along:
+        with connection.cursor() as cursor:
+            for sql, params in along:
+                cursor.execute(sql, params)
+    if connection.vendor == "postgresql" and len(rows) > COPY_FROM:
         return _copy_rows(meta, columns, prepare, rows, returning=returning)
     if returning and not connection.features.can_return_rows_from_bulk_insert:
         # An SQLite older than 3.35 has no RETURNING: let Django's bulk_create find the keys.
@@ -124,7 +157,11 @@ def insert_rows(model, fields, rows, *, returning=False, batch_size=1000):
                 for value, prep in zip(row, prepare, strict=True)
             ]
             values = ", ".join([row_sql] * len(batch))
-            cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES {values}{suffix}", params)
+            sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES {values}{suffix}"
+            if riding is not None:
+                sql, params = f"WITH along AS ({riding[0]}) {sql}", [*riding[1], *params]
+                riding = None
+            cursor.execute(sql, params)
             if returning:
                 ids.extend(row[0] for row in cursor.fetchall())
     return ids

@@ -5,7 +5,6 @@ before the rows are written."""
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 from targets.models import (
     Enrolment,
@@ -169,12 +168,7 @@ def sync_enrolments(*, batch: Batch, plan: Plan, desired, events):
     targets' enrolled_on). Enrolments made by an admin, the API or an import are kept, and an
     EXPLICIT group's enrolments are made by them only. Never deleted here."""
     first = _first_counted(batch, desired)
-    have = {
-        (customer_id, group_id): SimpleNamespace(id=eid, enrolled_on=enrolled_on, source=source)
-        for eid, customer_id, group_id, enrolled_on, source in GroupEnrolment.objects.filter(
-            customer_id__any=batch.customers, group_id__in=batch.group_ids
-        ).values_list("id", "customer_id", "group_id", "enrolled_on", "source")
-    }
+    have = batch.enrolments  # read with the configuration (`load.load_enrolments`)
     wanted = {}
     for key, at in first.items():
         row, all_customers = have.get(key), batch.groups[key[1]].enrolment == Enrolment.ALL_CUSTOMERS
@@ -293,22 +287,9 @@ def _outcomes(batch: Batch, pair, periods, targets, kept):
 
 
 def _stored_streaks(batch: Batch, streak_groups) -> dict:
-    return {
-        (customer_id, streak_id): SimpleNamespace(
-            id=sid, status=status, current_count=count, achieved_at=at, achieved_user_target_id=ut_id
-        )
-        for sid, customer_id, streak_id, status, count, at, ut_id in UserStreak.objects.filter(
-            customer_id__any=batch.customers, streak__group_id__in=streak_groups
-        ).values_list(
-            "id",
-            "customer_id",
-            "streak_id",
-            "status",
-            "current_count",
-            "achieved_at",
-            "achieved_user_target_id",
-        )
-    }
+    """The stored UserStreaks of the streak groups (read with the enrolments)."""
+    mine = {sid for g in streak_groups for sid, _, _ in batch.groups[g].streaks}
+    return {key: row for key, row in batch.streaks.items() if key[1] in mine}
 
 
 def _streak_values(state):
