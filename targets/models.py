@@ -216,7 +216,11 @@ class TargetPeriod(models.Model):
 
     class Meta:
         ordering = ["group_id", "customer_id", "sequence"]
-        indexes = [models.Index(fields=["org", "group", "customer", "sequence"])]
+        indexes = [
+            models.Index(fields=["org", "group", "customer", "sequence"]),
+            # The read endpoint's current period of a FIXED group: the latest started by now.
+            models.Index(fields=["group", "start"], name="target_period_group_start"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(end__gte=F("start")), name="target_period_end_after_start"),
             models.UniqueConstraint(

@@ -118,14 +118,20 @@ GROUP_QUERY = Prepared(
     )
 )
 PERIOD_QUERY = Prepared(
-    lambda customer_id, group_ids, every_period, plain, streaks, agnostic, now, now_s: (
+    lambda customer_id, group_ids, every_period, fixed, plain, streaks, agnostic, now, now_s: (
         TargetPeriod.objects.filter(group_id__any=group_ids)
         .filter(Q(customer_id__isnull=True) | Q(customer_id=customer_id))
         .filter(
             Q()
             if every_period
             else _needed_periods(
-                customer_id=customer_id, plain=plain, streaks=streaks, agnostic=agnostic, now=now, now_s=now_s
+                customer_id=customer_id,
+                fixed=fixed,
+                plain=plain,
+                streaks=streaks,
+                agnostic=agnostic,
+                now=now,
+                now_s=now_s,
             )
         )
         .order_by("group_id", "sequence", "id")
@@ -208,7 +214,7 @@ def _profiles(rows):
     return list(profiles.values())
 
 
-def _needed_periods(*, customer_id, plain, streaks, agnostic, now, now_s) -> Q:
+def _needed_periods(*, customer_id, fixed, plain, streaks, agnostic, now, now_s) -> Q:
     """The periods a default (current-period) answer depends on, as a filter: for each kind of
     group (lists of group ids), the periods its answer needs."""
     achievements = UserTarget.objects.filter(
@@ -224,6 +230,8 @@ def _needed_periods(*, customer_id, plain, streaks, agnostic, now, now_s) -> Q:
     # `contains` compares at whole-second precision: an end of 23:59:59 holds 23:59:59.500.
     current = Q(start__lte=now, end__gte=now_s)
     needed = Q(pk__in=[])
+    if fixed:
+        needed |= Q(group_id__any=fixed) & current & Q(id__in=_latest_started(fixed, now=now))
     if plain:
         needed |= Q(group_id__any=plain) & current
     if streaks:
@@ -233,30 +241,47 @@ def _needed_periods(*, customer_id, plain, streaks, agnostic, now, now_s) -> Q:
     return needed
 
 
+def _latest_started(group_ids, *, now):
+    """Per FIXED group, its shared period that started last by `now`: the only one that can be
+    current, since a FIXED group's periods never overlap (`validation._overlaps`). One probe of
+    the (group, start) index per group, so a group of a thousand daily periods costs what one of
+    twelve monthly periods does."""
+    latest = (
+        TargetPeriod.objects.filter(group_id=OuterRef("id"), customer_id__isnull=True, start__lte=now)
+        .order_by("-start")
+        .values("id")[:1]
+    )
+    return TargetGroup.objects.filter(id__any=group_ids).values(latest_id=Subquery(latest))
+
+
 def _group_kinds(records: CustomerTargets):
-    """Group ids by what their default answer needs: (plain, streaks, PERIOD_AGNOSTIC)."""
-    plain, streaks, agnostic = [], [], []
+    """Group ids by what their default answer needs: (FIXED, other plain, streaks,
+    PERIOD_AGNOSTIC)."""
+    fixed, plain, streaks, agnostic = [], [], [], []
     for group in records.groups:
         if group.target_evaluation_type == EvaluationType.PERIOD_AGNOSTIC:
             agnostic.append(group.id)
         elif group.tracking_type in STREAK_TRACKING:
             streaks.append(group.id)
+        elif group.target_evaluation_type == EvaluationType.FIXED:
+            fixed.append(group.id)
         else:
             plain.append(group.id)
-    return plain, streaks, agnostic
+    return fixed, plain, streaks, agnostic
 
 
 def _fetch_children(records: CustomerTargets, *, now: datetime, every_period: bool):
     customer_id = records.customer.id
     group_ids = [group.id for group in records.groups]
-    kinds = ([], [], []) if every_period else _group_kinds(records)
+    kinds = ([], [], [], []) if every_period else _group_kinds(records)
     period_rows = PERIOD_QUERY.rows(
         customer_id=customer_id,
         group_ids=group_ids,
         every_period=every_period,
-        plain=kinds[0],
-        streaks=kinds[1],
-        agnostic=kinds[2],
+        fixed=kinds[0],
+        plain=kinds[1],
+        streaks=kinds[2],
+        agnostic=kinds[3],
         now=now,
         now_s=now.replace(microsecond=0),
     )
