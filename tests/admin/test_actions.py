@@ -112,19 +112,24 @@ def test_clone_asks_for_a_name_and_a_first_day(staff, program):
     assert page.context["form"].initial == {"name": "Coffee club (copy)", "first_day": date(2024, 8, 1)}
 
 
-def test_clone_makes_the_same_program_moved_to_the_chosen_first_day(staff, program):
+def clone_of(staff, group, *, name, first_day):
+    """Clone `group` through the admin action: (the response, the new group)."""
     before = set(TargetGroup.objects.values_list("id", flat=True))
     response = staff.post(
         CHANGELIST,
         {
             "action": "clone",
-            "_selected_action": [program.pk],
+            "_selected_action": [group.pk],
             "apply": "1",
-            "name": "Coffee club 2025",
-            "first_day": "2025-01-01",
+            "name": name,
+            "first_day": first_day,
         },
     )
-    clone = only_new_group(before)
+    return response, only_new_group(before)
+
+
+def test_clone_makes_the_same_program_moved_to_the_chosen_first_day(staff, program):
+    response, clone = clone_of(staff, program, name="Coffee club 2025", first_day="2025-01-01")
     assert response.status_code == 302 and response["Location"] == f"{CHANGELIST}{clone.pk}/change/"
 
     # Everything but the name and the dates is the original's.
@@ -143,22 +148,6 @@ def test_clone_makes_the_same_program_moved_to_the_chosen_first_day(staff, progr
     assert local_days([clone.start, clone.end], tz) == [date(2025, 1, 1), date(2025, 4, 30)]
 
 
-def clone_of(staff, group, *, first_day):
-    before = set(TargetGroup.objects.values_list("id", flat=True))
-    response = staff.post(
-        CHANGELIST,
-        {
-            "action": "clone",
-            "_selected_action": [group.pk],
-            "apply": "1",
-            "name": f"{group.name} (moved)",
-            "first_day": first_day,
-        },
-    )
-    assert response.status_code == 302, response.content[:500]
-    return only_new_group(before)
-
-
 def test_typed_periods_move_by_the_same_number_of_days(staff, coffee):
     typed = [
         {"refCode": "Launch week", "startDate": "2024-08-01", "endDate": "2024-08-07"},
@@ -167,7 +156,8 @@ def test_typed_periods_move_by_the_same_number_of_days(staff, coffee):
     body = monthly_body(name="Launch", trackingType="DEFAULT", streaks=[], periods=typed)
     body["startDate"], body["endDate"] = "2024-08-01", "2024-08-31"
     program = TargetGroup.objects.get(id=create(coffee, body)["id"])
-    clone = clone_of(staff, program, first_day="2024-10-01")
+    response, clone = clone_of(staff, program, name="Launch (moved)", first_day="2024-10-01")
+    assert response.status_code == 302, response.content[:500]
     shift = timedelta(days=(date(2024, 10, 1) - date(2024, 8, 1)).days)
     assert windows(clone) == [
         (first + shift, last + shift, start, end) for first, last, start, end in windows(program)
@@ -288,18 +278,7 @@ def doors(group):
 
 
 def test_a_clone_is_in_the_history_as_an_admin_action(staff, program):
-    before = set(TargetGroup.objects.values_list("id", flat=True))
-    staff.post(
-        CHANGELIST,
-        {
-            "action": "clone",
-            "_selected_action": [program.pk],
-            "apply": "1",
-            "name": "Cloned",
-            "first_day": "2025-01-01",
-        },
-    )
-    clone = only_new_group(before)
+    _response, clone = clone_of(staff, program, name="Cloned", first_day="2025-01-01")
 
     changes = group_changes(clone)
     assert doors(clone) == {("staff60001", "admin action")}
