@@ -33,8 +33,11 @@ run: $(VENV)/.deps-run
 	worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 TARGETS_NOW=$(DEMO_NOW) $(BIN)/python manage.py runserver $(HOST) --noreload
 
+# The suite runs in one process per core (pytest-xdist); TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= auto
+
 test: $(VENV)/.deps-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(VENV)/.deps-dev
 	$(BIN)/python manage.py benchmark --quick

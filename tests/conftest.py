@@ -5,8 +5,22 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from customers.models import Org
+from tests.security import figures
 
 DEMO_NOW = "2024-08-30T09:21:43.741Z"
+
+
+def pytest_sessionfinish(session):
+    figures.hand_over(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    figures.take_over(node)
+
+
+def pytest_terminal_summary(terminalreporter):
+    figures.report(terminalreporter)
 
 
 def pytest_collection_modifyitems(config, items):

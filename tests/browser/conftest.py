@@ -43,13 +43,8 @@ def chromium_path():
 
 
 @pytest.fixture
-def live_demo(live_server, pinned_clock, settings):
-    """The live server's URL, with the demo data in its (transactional) database. Passwords are
-    hashed with a fast hasher: the demo logins are the same, seeding and logging in are quicker."""
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "django.contrib.auth.hashers.PBKDF2PasswordHasher",  # the session's seed used it
-    ]
+def live_demo(live_server, pinned_clock):
+    """The live server's URL, with the demo data in its (transactional) database."""
     if not Org.objects.filter(id=50363).exists():
         call_command("seed_demo", verbosity=0)
     return live_server.url

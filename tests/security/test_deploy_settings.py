@@ -15,15 +15,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import global_settings
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password
 from django.core.cache import cache
+from django.core.management import call_command
 from django.test import Client, override_settings
 from django.utils.log import configure_logging
 from oauth2_provider.models import AccessToken, Application
 from rest_framework.test import APIClient
 
+from customers.models import Org
 from tests.conftest import basic
 from tests.support import EXAMPLE_CUSTOMER, READ, STANDARD_TOKEN, TOKEN_GENERATE, assert_error, body
 
@@ -184,7 +187,16 @@ def test_ssl_redirect_can_be_left_to_the_proxy(tmp_path):
 # --- secrets at rest --------------------------------------------------------------------------
 
 
-def test_passwords_are_stored_with_djangos_default_hasher(demo):
+@pytest.fixture
+def production_hashers(db, pinned_clock, settings):
+    """Django's default hashers, which production uses (the suite prefers MD5, tests/settings.py),
+    in force before the demo logins are seeded."""
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+    if Org.objects.filter(id=50363).exists():
+        call_command("seed_demo", reset=True, verbosity=0)
+
+
+def test_passwords_are_stored_with_djangos_default_hasher(production_hashers, demo):
     User = get_user_model()
     for username in DEMO_USERS:
         stored = User.objects.get(username=username).password
@@ -193,7 +205,7 @@ def test_passwords_are_stored_with_djangos_default_hasher(demo):
         assert check_password(username, stored)
 
 
-def test_oauth_client_secrets_are_hashed_and_still_accepted(demo):
+def test_oauth_client_secrets_are_hashed_and_still_accepted(production_hashers, demo):
     cache.clear()
     stored = Application.objects.get(client_id=DEMO_KEY).client_secret
     assert stored != DEMO_SECRET and DEMO_SECRET not in stored

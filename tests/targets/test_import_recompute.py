@@ -62,14 +62,16 @@ def shop():
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)  # every batch commits, as in a real import
-def test_import_of_100000_json_lines_completes_reports_its_rate_and_is_idempotent(shop, tmp_path):
+def test_import_of_20000_json_lines_completes_reports_its_rate_and_is_idempotent(shop, tmp_path):
+    """Twenty batches' worth; the pace and memory of a 300,000-line import are measured by
+    scripts/long_import.py (docs/scaling.md), not here."""
     org, group = shop
     customers = Customer.objects.bulk_create(
-        Customer(org=org, created_on=T0, last_updated_on=T0) for _ in range(20_000)
+        Customer(org=org, created_on=T0, last_updated_on=T0) for _ in range(4_000)
     )
     rng = random.Random(4)
     path = tmp_path / "activities.jsonl"
-    total = 100_000
+    total = 20_000
     expected_spend = {}
     with path.open("w") as handle:
         for n in range(total):
