@@ -13,9 +13,6 @@ The writer calls, in order: `user_targets`, `milestones`, `enrolments`, `streak`
 and streak) and `flush`, which inserts the events (`write_events`)."""
 
 import os
-import uuid
-from collections import defaultdict
-from datetime import datetime
 from decimal import Decimal
 from operator import itemgetter
 
@@ -58,28 +55,136 @@ EVENT_FIELDS = (
     "revoked_type",
     "source",
 )
-_ORG = EVENT_FIELDS.index("org")
 
 
-def write_events(rows: list[tuple]) -> None:
-    """Insert event rows (EVENT_FIELDS order) in the caller's transaction (which must be one:
-    the outbox commits or rolls back with the progress change). A write can announce
-    thousands: on PostgreSQL they go as one COPY whose text this module formats itself
-    (`_copy_events`), elsewhere through the engine's `insert_rows`.
+# A pending event is a tuple, in this order: what the hooks build for each of the tens of
+# thousands of events a large write can announce (a dict or an object per event cost more
+# than the event's row on the server). `pending_event` builds one by keyword.
+(AT, NOT_ENROLLED, TYPE, ORG, USER, GROUP, RULE, PERIOD, TRIGGER, STREAK) = range(10)
+(ACHIEVED_VALUE, TARGET_VALUE, ACTIVITY, REVOKED_TYPE, SOURCE) = range(10, 15)
+SUBJECTS = slice(GROUP, STREAK + 1)
+# Event time; at the same instant a customer's enrolment before what that activity achieved.
+EVENT_ORDER = itemgetter(AT, NOT_ENROLLED)
+
+_ENROLLED = EventType.ENROLLED.value
+_MILESTONE = EventType.MILESTONE_ACHIEVED.value
+_TARGET = EventType.TARGET_ACHIEVED.value
+_REVOKED = EventType.ACHIEVEMENT_REVOKED.value
+
+
+def pending_event(
+    type,
+    *,
+    org_id,
+    user_id,
+    occurred_at,
+    group_id=None,
+    rule_id=None,
+    period_id=None,
+    trigger_id=None,
+    streak_id=None,
+    achieved_value=None,
+    target_value=None,
+    activity_id=None,
+    revoked_type="",
+    source="",
+) -> tuple:
+    type = str(type)
+    return (
+        occurred_at,
+        type != _ENROLLED,
+        type,
+        org_id,
+        user_id,
+        group_id,
+        rule_id,
+        period_id,
+        trigger_id,
+        streak_id,
+        achieved_value,
+        target_value,
+        activity_id,
+        str(revoked_type),
+        source,
+    )
+
+
+def write_events(pending: list[tuple], *, now) -> None:
+    """Insert pending events (in their order, emitted at `now`) in the caller's transaction
+    (which must be one: the outbox commits or rolls back with the progress change), with the
+    names their subjects have now. A write can announce thousands: on PostgreSQL they go as
+    one COPY whose text this module formats itself (`_copy_events`), elsewhere through the
+    engine's `insert_rows`.
 
     No lock: on PostgreSQL the rows get their feed positions after commit, from
     targets.events.sequencer. SQLite writes one transaction at a time, so there ids are in
     commit order and become the positions right away."""
-    if not rows:
+    if not pending:
         return
+    subjects = {p[SUBJECTS] for p in pending}  # a few hundred in a write of thousands
+    names = _names(subjects)
+    uuids = new_uuids(len(pending))
     if connection.vendor == "postgresql":
-        _copy_events(rows)
+        _copy_events(
+            pending, subjects={key: _subject_text(key, names) for key in subjects}, uuids=uuids, now=now
+        )
     else:
-        insert_rows(Event, EVENT_FIELDS, rows)
+        insert_rows(Event, EVENT_FIELDS, _rows(pending, names=names, uuids=uuids, now=now))
         Event.objects.filter(position__isnull=True).update(position=F("id"))
     from targets.events.dispatch import events_written
 
-    events_written({row[_ORG] for row in rows})
+    events_written({p[ORG] for p in pending})
+
+
+_SUBJECT_NAMES = (
+    (TargetGroup, "name"),
+    (TargetRule, "name"),
+    (TargetPeriod, "ref_code"),
+    (MilestoneTrigger, "trigger_name"),
+    (Streak, "name"),
+)
+
+
+def _names(subjects) -> list[dict]:
+    """{id: name} of each kind of subject (group … streak) named in `subjects` (distinct
+    SUBJECTS of events): one query per kind, its ids bound as one array (a write names
+    hundreds of CYCLIC periods)."""
+    found = []
+    for column, (model, field) in enumerate(_SUBJECT_NAMES):
+        ids = [id for id in {key[column] for key in subjects} if id is not None]
+        found.append(dict(model.objects.filter(id__any=ids).values_list("id", field)) if ids else {})
+    return found
+
+
+def _rows(pending, *, names, uuids, now) -> list[tuple]:
+    """Event rows in EVENT_FIELDS order."""
+    groups, rules, periods, triggers, streaks = names
+    return [
+        (
+            uid,
+            p[TYPE],
+            p[ORG],
+            p[USER],
+            p[AT],
+            now,
+            p[GROUP],
+            groups.get(p[GROUP], ""),
+            p[RULE],
+            rules.get(p[RULE], ""),
+            p[PERIOD],
+            periods.get(p[PERIOD], ""),
+            p[TRIGGER],
+            triggers.get(p[TRIGGER], ""),
+            p[STREAK],
+            streaks.get(p[STREAK], ""),
+            _decimal(p[ACHIEVED_VALUE]),
+            _decimal(p[TARGET_VALUE]),
+            p[ACTIVITY],
+            p[REVOKED_TYPE],
+            p[SOURCE],
+        )
+        for p, uid in zip(pending, uuids, strict=True)
+    ]
 
 
 # COPY's text format: tab-separated, \N for NULL, backslash escapes in text.
@@ -88,85 +193,57 @@ _NULL = "\\N"
 _COPY_CHUNK = 2000  # rows per write to the COPY stream
 
 
-def _copy_events(rows) -> None:
+def _copy_events(pending, *, subjects, uuids, now) -> None:
     quote = connection.ops.quote_name
-    names = ", ".join(quote(Event._meta.get_field(name).column) for name in EVENT_FIELDS)
-    sql = f"COPY {quote(Event._meta.db_table)} ({names}) FROM STDIN"
-    line = _line_writer()
+    columns = ", ".join(quote(Event._meta.get_field(name).column) for name in EVENT_FIELDS)
+    sql = f"COPY {quote(Event._meta.db_table)} ({columns}) FROM STDIN"
+    lines = _copy_lines(pending, subjects=subjects, uuids=uuids, now=now)
     # wrap_database_errors: a constraint violation is Django's IntegrityError, as from INSERT.
     with connection.cursor() as cursor, connection.wrap_database_errors, cursor.copy(sql) as copy:
-        for start in range(0, len(rows), _COPY_CHUNK):
-            copy.write("".join([line(row) for row in rows[start : start + _COPY_CHUNK]]))
+        for start in range(0, len(lines), _COPY_CHUNK):
+            copy.write("".join(lines[start : start + _COPY_CHUNK]))
 
 
-def _line_writer():
-    """A function giving an event row's line of COPY text. Field by field, the column types
-    being known, and each distinct instant or name formatted once: through a driver's adapters
-    (what `insert_rows` does) the Python work costs several times the server's for the row, and
-    the engine writes ~10 events per activity, most of them naming the same few rules."""
-    texts = {None: _NULL}
+def _copy_lines(pending, *, subjects, uuids, now) -> list[str]:
+    """A line of COPY text per event, by one f-string. The column types are known, and what
+    repeats is formatted once per write: the ten subject columns (ids and escaped names) per
+    distinct (group, rule, period, trigger, streak) — `subjects` — and each instant. Through a
+    driver's adapters (what `insert_rows` does) the Python work costs several times the
+    server's for the row, and the engine writes ~10 events per activity, most of them naming
+    the same few rules and periods."""
+    emitted = now.isoformat()
+    instants = {}
 
-    def text(value):  # a name or an instant, escaped once
-        found = texts.get(value)
-        if found is None:
-            found = texts[value] = (
-                value.isoformat() if isinstance(value, datetime) else value.translate(_ESCAPES)
-            )
-        return found
+    def instant(at):  # occurred_at and emitted_at
+        text = instants[at] = f"{at.isoformat()}\t{emitted}"
+        return text
 
-    def number(value):
-        return _NULL if value is None else str(value)
-
-    def line(row) -> str:
-        (uid, type, org, user, occurred, emitted, group, group_name, rule, rule_name, period) = row[:11]
-        (ref_code, trigger, trigger_name, streak, streak_name, achieved, target, activity) = row[11:19]
-        revoked, source = row[19:]
-        return (
-            "\t".join(
-                (
-                    str(uid),
-                    type,
-                    str(org),
-                    str(user),
-                    text(occurred),
-                    text(emitted),
-                    number(group),
-                    text(group_name),
-                    number(rule),
-                    text(rule_name),
-                    number(period),
-                    text(ref_code),
-                    number(trigger),
-                    text(trigger_name),
-                    number(streak),
-                    text(streak_name),
-                    number(achieved),
-                    number(target),
-                    number(activity),
-                    revoked,
-                    source,
-                )
-            )
-            + "\n"
-        )
-
-    return line
+    known, null = instants.get, _NULL
+    return [
+        f"{uid}\t{p[TYPE]}\t{p[ORG]}\t{p[USER]}\t{known(p[AT]) or instant(p[AT])}\t{subjects[p[SUBJECTS]]}"
+        f"\t{null if p[ACHIEVED_VALUE] is None else str(p[ACHIEVED_VALUE])}"
+        f"\t{null if p[TARGET_VALUE] is None else str(p[TARGET_VALUE])}"
+        f"\t{null if p[ACTIVITY] is None else p[ACTIVITY]}\t{p[REVOKED_TYPE]}\t{p[SOURCE]}\n"
+        for p, uid in zip(pending, uuids, strict=True)
+    ]
 
 
-class _Pending:
-    """An event before its names are looked up."""
-
-    __slots__ = ("fields", "type")
-
-    def __init__(self, type, **fields):
-        self.type, self.fields = type, fields
+def _subject_text(key, names) -> str:
+    """The ten subject columns of COPY text: each id (\\N: none) and its escaped name."""
+    parts = []
+    for value, found in zip(key, names, strict=True):
+        if value is None:
+            parts += (_NULL, "")
+        else:
+            parts += (str(value), found.get(value, "").translate(_ESCAPES))
+    return "\t".join(parts)
 
 
 class EventRecorder:
     def __init__(self, *, groups, enrolled, now, activities):
         self.on = events_enabled()
         self.groups, self.enrolled, self.now, self.activities = groups, enrolled, now, activities
-        self.pending: list[_Pending] = []
+        self.pending: list[tuple] = []  # pending_event tuples
         self.desired = {}
         self.by_target_id = None
         self.targets = {}
@@ -210,7 +287,7 @@ class EventRecorder:
             for ut_id, trigger_id in UserMilestone.objects.filter(user_target_id__in=gone).values_list(
                 "user_target_id", "trigger_id"
             ):
-                self._milestone(EventType.ACHIEVEMENT_REVOKED, key_of[ut_id], trigger_id, None)
+                self._revoke_milestone(key_of[ut_id], trigger_id, None)
         else:
             stale_keys = set()
         for customer_id, group_id, period_id in sorted(unified):
@@ -227,13 +304,34 @@ class EventRecorder:
         if not new and not gone:
             return
         key_of = self._key_of_target()
+        rules, desired, append = self._rule_all(), self.desired, self.pending.append
+        # Inline: most of a large write's events are these.
         for ut_id, trigger_id in new:
             key = key_of[ut_id]
-            self._milestone(EventType.MILESTONE_ACHIEVED, key, trigger_id, self.desired.get(key))
-        for ut_id, trigger_id in gone:
-            self._milestone(
-                EventType.ACHIEVEMENT_REVOKED, key_of[ut_id], trigger_id, self.desired.get(key_of[ut_id])
+            customer_id, rule_id, period_id = key
+            group, rule = rules[rule_id]
+            state = desired[key]
+            append(
+                (
+                    state.milestones[trigger_id],
+                    True,
+                    _MILESTONE,
+                    group.org_id,
+                    customer_id,
+                    group.id,
+                    rule_id,
+                    period_id,
+                    trigger_id,
+                    None,
+                    state.value,
+                    self._trigger_values(rule).get(trigger_id),
+                    state.milestones_by.get(trigger_id),
+                    "",
+                    "",
+                )
             )
+        for ut_id, trigger_id in gone:
+            self._revoke_milestone(key_of[ut_id], trigger_id, self.desired.get(key_of[ut_id]))
 
     def enrolments(self, *, created):
         """Activity enrolments about to be inserted: (org, group, customer, at, source) rows."""
@@ -253,7 +351,7 @@ class EventRecorder:
                 None,
             )
             self.pending.append(
-                _Pending(
+                pending_event(
                     EventType.ENROLLED,
                     org_id=group.org_id,
                     user_id=customer_id,
@@ -278,7 +376,7 @@ class EventRecorder:
         }
         if new.status == ACHIEVED and was != ACHIEVED:
             self.pending.append(
-                _Pending(
+                pending_event(
                     EventType.STREAK_ACHIEVED,
                     **common,
                     occurred_at=new.achieved_at,
@@ -289,7 +387,7 @@ class EventRecorder:
             )
         elif was == ACHIEVED and new.status != ACHIEVED:
             self.pending.append(
-                _Pending(
+                pending_event(
                     EventType.ACHIEVEMENT_REVOKED,
                     **common,
                     occurred_at=self.now,
@@ -304,7 +402,7 @@ class EventRecorder:
             # A run in progress was broken by a missed closed period (a new run may have started
             # since: fewer periods than before).
             self.pending.append(
-                _Pending(
+                pending_event(
                     EventType.STREAK_DROPPED,
                     **common,
                     occurred_at=_dropped_at(periods, outcomes) or self.now,
@@ -315,9 +413,8 @@ class EventRecorder:
 
     def flush(self):
         if self.on and self.pending:
-            # In event time; a customer's enrolment before what the same activity achieved.
-            self.pending.sort(key=lambda p: (p.fields["occurred_at"], p.type != EventType.ENROLLED))
-            write_events(resolve(self.pending, now=self.now))
+            self.pending.sort(key=EVENT_ORDER)
+            write_events(self.pending, now=self.now)
         self.pending = []
 
     # --- helpers -------------------------------------------------------------------------
@@ -355,7 +452,7 @@ class EventRecorder:
         customer_id, rule_id, period_id = key
         group, rule = self._rule(rule_id)
         self.pending.append(
-            _Pending(
+            pending_event(
                 type,
                 org_id=group.org_id,
                 user_id=customer_id,
@@ -370,24 +467,22 @@ class EventRecorder:
             )
         )
 
-    def _milestone(self, type, key, trigger_id, state):
+    def _revoke_milestone(self, key, trigger_id, state):
         customer_id, rule_id, period_id = key
         group, rule = self._rule(rule_id)
-        achieved = type == EventType.MILESTONE_ACHIEVED
         self.pending.append(
-            _Pending(
-                type,
+            pending_event(
+                _REVOKED,
                 org_id=group.org_id,
                 user_id=customer_id,
                 group_id=group.id,
                 rule_id=rule_id,
                 period_id=period_id,
                 trigger_id=trigger_id,
-                occurred_at=state.milestones[trigger_id] if achieved else self.now,
+                occurred_at=self.now,
                 achieved_value=state.value if state else None,
                 target_value=self._trigger_values(rule).get(trigger_id),
-                activity_id=state.milestones_by.get(trigger_id) if achieved else None,
-                revoked_type="" if achieved else EventType.MILESTONE_ACHIEVED,
+                revoked_type=_MILESTONE,
             )
         )
 
@@ -415,7 +510,7 @@ class EventRecorder:
         if now_at is not None and was is None:
             completing = max((k for k in keys if k in desired), key=lambda k: desired[k].achieved_at)
             self.pending.append(
-                _Pending(
+                pending_event(
                     EventType.UNIFIED_TARGET_ACHIEVED,
                     **common,
                     occurred_at=now_at,
@@ -426,7 +521,7 @@ class EventRecorder:
             )
         elif was is not None and now_at is None:
             self.pending.append(
-                _Pending(
+                pending_event(
                     EventType.ACHIEVEMENT_REVOKED,
                     **common,
                     occurred_at=self.now,
@@ -453,35 +548,6 @@ def _decimal(value):
     return None if value is None else Decimal(value)
 
 
-_SUBJECTS = {
-    "group_id": (TargetGroup, "name"),
-    "rule_id": (TargetRule, "name"),
-    "period_id": (TargetPeriod, "ref_code"),
-    "trigger_id": (MilestoneTrigger, "trigger_name"),
-    "streak_id": (Streak, "name"),
-}
-# What a pending event may leave out, with its default.
-_DEFAULTS = dict.fromkeys((*_SUBJECTS, "achieved_value", "target_value", "activity_id"), None) | {
-    "revoked_type": "",
-    "source": "",
-}
-_FIELDS = itemgetter(
-    "org_id",
-    "user_id",
-    "occurred_at",
-    "group_id",
-    "rule_id",
-    "period_id",
-    "trigger_id",
-    "streak_id",
-    "achieved_value",
-    "target_value",
-    "activity_id",
-    "revoked_type",
-    "source",
-)
-
-
 def new_uuids(count: int) -> list[str]:
     """`count` random (version 4) UUIDs as 32 hex digits, what uuid.uuid4() gives, from one
     read of the OS's random source: uuid4() builds an object per id, a third of what turning
@@ -492,52 +558,6 @@ def new_uuids(count: int) -> list[str]:
         raw[i + 2] = raw[i + 2] & 0x3F | 0x80  # RFC 4122 variant
     text = raw.hex()
     return [text[i : i + 32] for i in range(0, 32 * count, 32)]
-
-
-def resolve(pending: list[_Pending], *, now) -> list[tuple]:
-    """Events with the names their subjects have now (one query per kind of subject named)."""
-    wanted = defaultdict(set)
-    for p in pending:
-        for kind, value in p.fields.items():
-            if kind in _SUBJECTS and value is not None:
-                wanted[kind].add(value)
-    names = {kind: {} for kind in _SUBJECTS}
-    for kind, ids in wanted.items():
-        model, field = _SUBJECTS[kind]
-        names[kind] = dict(model.objects.filter(id__in=ids).values_list("id", field))
-    groups, rules, periods, triggers, streaks = (names[kind] for kind in _SUBJECTS)
-    ids = new_uuids(len(pending))
-    rows = []
-    for p, uid in zip(pending, ids, strict=True):
-        org, user, at, group, rule, period, trigger, streak, achieved, target, activity, revoked, source = (
-            _FIELDS({**_DEFAULTS, **p.fields})
-        )
-        rows.append(
-            (
-                uid,
-                p.type,
-                org,
-                user,
-                at,
-                now,
-                group,
-                groups.get(group, ""),
-                rule,
-                rules.get(rule, ""),
-                period,
-                periods.get(period, ""),
-                trigger,
-                triggers.get(trigger, ""),
-                streak,
-                streaks.get(streak, ""),
-                _decimal(achieved),
-                _decimal(target),
-                activity,
-                revoked,
-                source,
-            )
-        )
-    return rows
 
 
 def record_enrolments(*, type: str, group, customer_ids, now, source: str = "") -> None:
@@ -552,8 +572,15 @@ def record_enrolments(*, type: str, group, customer_ids, now, source: str = "") 
     list(Customer.objects.select_for_update().filter(id__in=ids).order_by("id").values_list("id"))
     write_events(
         [
-            (uuid.uuid4(), type, group.org_id, customer_id, now, now, group.pk, group.name)
-            + (None, "", None, "", None, "", None, "", None, None, None, "", source)
+            pending_event(
+                type,
+                org_id=group.org_id,
+                user_id=customer_id,
+                occurred_at=now,
+                group_id=group.pk,
+                source=source,
+            )
             for customer_id in ids
-        ]
+        ],
+        now=now,
     )

@@ -17,10 +17,11 @@ rules is revoked, and one that the remaining rules now achieve is announced
 rules are the refresh's (the engine's recorder)."""
 
 from collections import defaultdict
+from operator import itemgetter
 
 from customers.models import Customer
 from targets.events.models import EventType
-from targets.events.recorder import _Pending, events_enabled, resolve, write_events
+from targets.events.recorder import USER, events_enabled, pending_event, write_events
 from targets.models import (
     PeriodTargetValue,
     StreakStatus,
@@ -66,7 +67,7 @@ def record_deletion(*, group: TargetGroup, now, rule_ids=None) -> list[int]:
     for _id, customer_id, rule_id, period_id, value, achieved_at in targets:
         if rule_id in doomed and achieved_at is not None:
             pending.append(
-                _Pending(
+                pending_event(
                     REVOKED,
                     **common,
                     user_id=customer_id,
@@ -83,7 +84,7 @@ def record_deletion(*, group: TargetGroup, now, rule_ids=None) -> list[int]:
     ).values_list("user_target_id", "trigger_id", "trigger__trigger_value"):
         _id, customer_id, rule_id, period_id, value, _at = by_id[ut_id]
         pending.append(
-            _Pending(
+            pending_event(
                 REVOKED,
                 **common,
                 user_id=customer_id,
@@ -102,7 +103,7 @@ def record_deletion(*, group: TargetGroup, now, rule_ids=None) -> list[int]:
             streak__group=group, status=StreakStatus.ACHIEVED
         ).values_list("customer_id", "streak_id", "current_count", "streak__target_count_of_sequence"):
             pending.append(
-                _Pending(
+                pending_event(
                     REVOKED,
                     **common,
                     user_id=customer_id,
@@ -113,8 +114,8 @@ def record_deletion(*, group: TargetGroup, now, rule_ids=None) -> list[int]:
                 )
             )
     # A customer's events together (the feed orders each customer's events by insertion).
-    pending.sort(key=lambda p: p.fields["user_id"])
-    write_events(resolve(pending, now=now))
+    pending.sort(key=itemgetter(USER))
+    write_events(pending, now=now)
     return holders
 
 
@@ -134,7 +135,7 @@ def _unified(group, rules, doomed, targets, common):
         if was is not None and now_at is None:
             done = sum(1 for r in remaining if at.get(r) is not None)
             events.append(
-                _Pending(
+                pending_event(
                     REVOKED,
                     **fields,
                     achieved_value=done,
@@ -144,7 +145,7 @@ def _unified(group, rules, doomed, targets, common):
             )
         elif was is None and now_at is not None:
             events.append(
-                _Pending(
+                pending_event(
                     EventType.UNIFIED_TARGET_ACHIEVED,
                     **fields,
                     achieved_value=len(remaining),
