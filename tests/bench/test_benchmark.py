@@ -54,3 +54,20 @@ def test_only_measures_the_parts_named(db, tmp_path):
         "ingest.history_p50_ms",
         "ingest.history_ratio",
     }
+
+
+def test_only_events_measures_the_imports_with_events_on_and_off(db, tmp_path):
+    path = tmp_path / "figures.json"
+    call_command(
+        "benchmark", "--tiny", "--workers=1", "--only", "events", "--json", str(path), stdout=StringIO()
+    )
+    report = json.loads(path.read_text())
+    measured = {name for name, value in report["figures"].items() if value is not None}
+    assert measured == {
+        "ingest.per_s",
+        "ingest.serial_per_s",
+        "ingest.events_off_per_s",
+        "ingest.events_off_serial_per_s",
+        "ingest.events_cost_ratio",
+    }
+    assert "ratio per cycle: " in report["notes"]["ingest.events_cost_ratio"]

@@ -1,4 +1,4 @@
-"""python manage.py benchmark [--quick] [--json FILE] [--only read|periods|scale|ingest|single …]
+"""python manage.py benchmark [--quick] [--json FILE] [--only read|periods|scale|ingest|events|single …]
 
 Measures, side by side in one run on the configured database (issue 7, docs/scaling.md):
 
@@ -29,7 +29,9 @@ Measures, side by side in one run on the configured database (issue 7, docs/scal
   ingest.events_off_per_s / ingest.events_off_serial_per_s
                             ingest.per_s / serial_per_s again with achievement events off
                             (EVENTS_ENABLED=false; docs/events.md)
-  ingest.events_cost_ratio  events off ÷ events on, the mean of the two pairs (issue 16: ≤ 1.10)
+  ingest.events_cost_ratio  events on ÷ events off (seconds), the mean of the two pairs, each the
+                            median of its runs (issue 16: ≤ 1.10); `--only events` measures
+                            these imports alone (--quick: two cycles of on, off, off, on)
   render.bytes              size of the heavy response
 
 The dataset is built once (fixed seed, orgs 800000+) and reused; see bench.dataset.
@@ -88,10 +90,12 @@ class Profile:
     customers: int
     history: int = 20_000  # past activities of the heavy customer of ingest.history_ratio
     singles: int = 40  # timed single activities per customer
+    # Cycles of the events on/off imports (each: on, off, off, on, with N workers and with one).
+    event_cycles: int = 1
 
 
 # What --only selects (in the order they run).
-PARTS = ("read", "periods", "scale", "ingest", "single")
+PARTS = ("read", "periods", "scale", "ingest", "events", "single")
 PROFILES = {
     "full": Profile(
         "full",
@@ -118,6 +122,7 @@ PROFILES = {
         customers=500,
         history=5_000,
         singles=20,
+        event_cycles=2,
     ),
     # For the smoke test only: a tiny dataset and a few rounds; the figures mean nothing.
     "tiny": Profile(
@@ -248,6 +253,8 @@ class Command(BaseCommand):
                     self.scale(data, read_login, profile, explain_plans=options["explain"])
                 if "ingest" in parts:
                     self.ingest(data, ingest_login, profile, options["workers"])
+                elif "events" in parts:  # the imports with events on and off, without the API's
+                    self.ingest(data, ingest_login, profile, options["workers"], api=False)
                 if "single" in parts:
                     self.ingest_single(data, profile)
             finally:
@@ -415,14 +422,16 @@ class Command(BaseCommand):
 
     # --- ingest ----------------------------------------------------------------------------
 
-    def ingest(self, data, login, profile, workers):
+    def ingest(self, data, login, profile, workers, api=True):
         customers = ds.ingest_customer_ids(min(profile.customers, data.sizes.ingest_customers))
         count = profile.activities
         org = data.ingest_org
         described = f"{count:,} activities, {len(customers):,} customers, 20 rules"
         if workers is None:
             workers = IMPORT_WORKERS if connection.vendor == "postgresql" else 1
-        self.imports_on_and_off(org, customers, count, workers, described)
+        self.imports_on_and_off(org, customers, count, workers, described, cycles=profile.event_cycles)
+        if not api:
+            return
 
         self.log(f"ingest: {described} through POST /v3.1/activities ...")
         ds.reset_ingest(org)
@@ -488,50 +497,62 @@ class Command(BaseCommand):
         )
         ds.reset_ingest(org)
 
-    def imports_on_and_off(self, org, customers, count, workers, described):
+    def imports_on_and_off(self, org, customers, count, workers, described, *, cycles=1):
         """The ingest workload through import_activities with `workers` workers and with one,
-        achievement events on and off, in the order on, off, off, on (ABBA): a load that drifts
-        while the benchmark runs weighs on both sides alike. Each figure is the mean of its two
-        runs."""
+        achievement events on and off, in the order on, off, off, on (ABBA), `cycles` times: a
+        load that drifts while the benchmark runs weighs on both sides alike. Each figure is
+        the median of its runs (2 per cycle); the note gives each cycle's ratio."""
         seconds = {(on, w): [] for on in (True, False) for w in (workers, 1)}
         events = None
-        for on, order in (
-            (True, (workers, 1)),
-            (False, (workers, 1)),
-            (False, (1, workers)),
-            (True, (1, workers)),
-        ):
-            with events_enabled(on):
-                for w in order:
-                    seconds[on, w].append(self.import_file(org, customers, count, w, described))
-                    if on and events is None:
-                        events = Event.objects.filter(org=org).count()
-        mean = {key: statistics.mean(runs) for key, runs in seconds.items()}
+        for _ in range(cycles):
+            for on, order in (
+                (True, (workers, 1)),
+                (False, (workers, 1)),
+                (False, (1, workers)),
+                (True, (1, workers)),
+            ):
+                with events_enabled(on):
+                    for w in order:
+                        seconds[on, w].append(self.import_file(org, customers, count, w, described))
+                        if on and events is None:
+                            events = Event.objects.filter(org=org).count()
+        middle = {key: statistics.median(runs) for key, runs in seconds.items()}
+        runs = f"median of {len(seconds[True, workers])}"
         f = self.figures
-        f["ingest.per_s"] = count / mean[True, workers]
+        f["ingest.per_s"] = count / middle[True, workers]
         self.notes["ingest.per_s"] = (
             f"{described}, batches of {IMPORT_BATCH}, {workers} worker{'s' * (workers > 1)} "
-            f"({mean[True, workers]:.1f} s, mean of 2)"
+            f"({middle[True, workers]:.1f} s, {runs})"
         )
-        f["ingest.serial_per_s"] = count / mean[True, 1]
-        self.notes["ingest.serial_per_s"] = f"the same, 1 worker ({mean[True, 1]:.1f} s, mean of 2)"
-        f["ingest.events_off_per_s"] = count / mean[False, workers]
-        self.notes["ingest.events_off_per_s"] = f"ingest.per_s with events off ({mean[False, workers]:.1f} s)"
-        f["ingest.events_off_serial_per_s"] = count / mean[False, 1]
+        f["ingest.serial_per_s"] = count / middle[True, 1]
+        self.notes["ingest.serial_per_s"] = f"the same, 1 worker ({middle[True, 1]:.1f} s, {runs})"
+        f["ingest.events_off_per_s"] = count / middle[False, workers]
+        self.notes["ingest.events_off_per_s"] = (
+            f"ingest.per_s with events off ({middle[False, workers]:.1f} s)"
+        )
+        f["ingest.events_off_serial_per_s"] = count / middle[False, 1]
         self.notes["ingest.events_off_serial_per_s"] = (
-            f"ingest.serial_per_s with events off ({mean[False, 1]:.1f} s)"
+            f"ingest.serial_per_s with events off ({middle[False, 1]:.1f} s)"
         )
         f["ingest.events_cost_ratio"] = (
-            f["ingest.events_off_per_s"] / f["ingest.per_s"]
-            + f["ingest.events_off_serial_per_s"] / f["ingest.serial_per_s"]
+            middle[True, workers] / middle[False, workers] + middle[True, 1] / middle[False, 1]
         ) / 2
+
+        def cycle_ratio(n):  # the cycle's on ÷ off, both worker counts, over the cycle's runs
+            k = len(seconds[True, 1]) // cycles  # 2, or 4 when `workers` is 1
+            return statistics.mean(
+                sum(seconds[True, w][k * n : k * n + k]) / sum(seconds[False, w][k * n : k * n + k])
+                for w in (workers, 1)
+            )
+
+        cycles_text = ", ".join(f"{cycle_ratio(n):.2f}" for n in range(cycles))
         self.notes["ingest.events_cost_ratio"] = (
-            f"events on wrote {events:,} events for {count:,} activities; runs in the order on, off, off, on"
+            f"events on wrote {events:,} events for {count:,} activities; {cycles} cycle(s) of on, off,"
+            f" off, on (ratio per cycle: {cycles_text})"
         )
 
     def import_file(self, org, customers, count, workers, described):
         """Seconds `import_activities` takes for the ingest workload, from an empty org."""
-        self.log(f"ingest: {described} through import_activities, {workers} worker(s) ...")
         ds.reset_ingest(org)
         items = ds.ingest_items(customers, count, prefix="import")
         with tempfile.TemporaryDirectory() as folder:
@@ -551,6 +572,11 @@ class Command(BaseCommand):
         applied = Activity.objects.filter(org=org).count()
         if applied != count:
             raise CommandError(f"import_activities applied {applied} of {count}: {out.getvalue()[:500]}")
+        events = "on" if getattr(settings, "EVENTS_ENABLED", True) else "off"
+        self.log(
+            f"ingest: {described} through import_activities, {workers} worker(s), events {events}:"
+            f" {elapsed:.1f} s"
+        )
         return elapsed
 
     # --- report ----------------------------------------------------------------------------
