@@ -49,6 +49,7 @@ from targets.models import (
 )
 from targets.periods import group_windows
 from targets.progress.ingest import activity_ingest
+from targets.totals import ZERO_FIELDS
 
 DATASET_VERSION = 1
 SEED = 20240827
@@ -513,7 +514,7 @@ def reset_ingest(org):
         for model in (UserMilestone, UserStreak, UserTarget, GroupEnrolment, Activity, Event):
             _delete_where(model, "org_id = %s", [org.id])
         _delete_where(TargetPeriod, "org_id = %s AND customer_id IS NOT NULL", [org.id])
-        Customer.objects.filter(org=org).update(lifetime_purchases=0)
+        Customer.objects.filter(org=org).update(lifetime_purchases=0, **ZERO_FIELDS)
 
 
 def delete_dataset():

@@ -378,6 +378,13 @@ class CustomerAdmin(AttributedAdmin):
         # lifetime_purchases is maintained by the engine.
         return [*super().get_readonly_fields(request, obj), "lifetime_purchases", "comm_channels"]
 
+    def save_model(self, request, obj, form, change):
+        if change:  # the engine's fields as they are now, under the row's lock, not as read
+            current = Customer.objects.select_for_update().filter(pk=obj.pk).values(*Customer.ENGINE_FIELDS)
+            for field, value in current.get().items():
+                setattr(obj, field, value)
+        super().save_model(request, obj, form, change)
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("profiles")
 

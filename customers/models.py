@@ -68,6 +68,16 @@ class Actor(models.Model):
 
 
 class Customer(models.Model):
+    # Maintained by the engine under the row's lock (targets/progress/ingest.py, targets/totals.py):
+    # a form's copy of them is stale by the time it saves.
+    ENGINE_FIELDS = (
+        "lifetime_purchases",
+        "total_amount",
+        "total_net_amount",
+        "total_quantity",
+        "attribute_totals",
+    )
+
     class LoyaltyType(models.TextChoices):
         LOYALTY = "loyalty"
         NON_LOYALTY = "non_loyalty"
@@ -77,6 +87,12 @@ class Customer(models.Model):
     loyalty_type = models.CharField(max_length=20, choices=LoyaltyType.choices, default=LoyaltyType.LOYALTY)
     lifetime_purchases = models.DecimalField(max_digits=18, decimal_places=3, default=0)
     custom_fields = models.JSONField(default=dict, blank=True)
+    # Running totals over the customer's stored activities, for the limit on sums
+    # (targets/totals.py): one more digit than an amount, for a total saturated just past it.
+    total_amount = models.DecimalField(max_digits=19, decimal_places=3, default=0, editable=False)
+    total_net_amount = models.DecimalField(max_digits=19, decimal_places=3, default=0, editable=False)
+    total_quantity = models.DecimalField(max_digits=19, decimal_places=3, default=0, editable=False)
+    attribute_totals = models.JSONField(default=dict, blank=True, editable=False)
     created_on = models.DateTimeField()
     created_by = models.ForeignKey(Actor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     last_updated_on = models.DateTimeField()

@@ -33,7 +33,7 @@ from django.db.models import Count
 from simple_history.utils import bulk_create_with_history
 
 from customers.models import Actor, Customer
-from targets import history, limits
+from targets import history, limits, totals
 from targets.events.models import EventType
 from targets.events.recorder import record_enrolments
 from targets.events.revocations import record_deletion
@@ -190,7 +190,10 @@ def group_delete(*, group: TargetGroup, actor, now: datetime, force: bool = Fals
         warnings.append(f"group {locked.id} deleted with the progress of {holders} customer(s)")
     # Announced while the rows (and their names) exist; the delete takes the progress with them.
     record_deletion(group=locked, now=now)
+    # Its initialBalance entries go with it: their customers' running totals are counted afresh.
+    balanced = set(Activity.objects.filter(adjusts_group=locked).values_list("customer_id", flat=True))
     locked.delete()
+    totals.recount(customer_ids=balanced)
     return GroupDeletion(deleted=True, group=locked, warnings=warnings)
 
 
@@ -282,7 +285,7 @@ def group_enrol(
             initial_balance=initial_balance,
         )
     if initial_balance is not None and new:
-        Activity.objects.bulk_create(
+        entries = Activity.objects.bulk_create(
             Activity(
                 org_id=locked.org_id,
                 customer_id=user_id,
@@ -298,6 +301,7 @@ def group_enrol(
             )
             for user_id in new
         )
+        totals.add_stored(activities=entries)  # the limit's running totals count every activity
     # Before the refresh, whose events (an initialBalance reaching a target) follow it.
     record_enrolments(type=EventType.ENROLLED, group=locked, customer_ids=new, now=now, source=source)
     # A backdated group counts activity received before it existed for the customers enrolled

@@ -6,13 +6,8 @@ would cost too much, overflow later or store something unreadable is refused up 
 error envelope, never half-applied and never a 500.
 """
 
-from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
-
-from django.db.models import Sum
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce
 
 # --- numbers ---------------------------------------------------------------------------------
 # Amounts, quantities, targets and achieved values are numeric(18, 3): 15 integer digits. A
@@ -83,7 +78,7 @@ OVERFLOW = (
 )
 
 
-def overflowing_items(*, org_id: int, items) -> dict[str, str]:
+def overflowing_items(*, items, customers, sum_attributes) -> dict[str, str]:
     """external id -> reason, for the new items that would take one of a customer's totals past
     MAX_VALUE.
 
@@ -92,59 +87,31 @@ def overflowing_items(*, org_id: int, items) -> dict[str, str]:
     its transactions' amounts; so when each measure summed over ALL of a customer's activities
     fits, every value the engine can derive fits too, whatever the configuration (also after a
     change and a recompute). Items are taken in order: the one that would cross the limit is
-    refused, smaller later ones still apply. Two queries (one when no SUM rule reads an
-    attribute of the batch)."""
-    from targets.models import Activity, TargetRule
-    from targets.progress.evaluate import attribute_value as positive_number  # the engine's reading
+    refused, smaller later ones still apply. The sums so far are the customers' running totals
+    (`targets.totals`, read with their lock): no query. `sum_attributes`: the attributes some
+    SUM rule of the org reads; only those of an item's attributes are bounded."""
+    from targets import totals as running
 
     if not items:
         return {}
-    customer_ids = {i.user_id for i in items}
-    totals = defaultdict(Decimal)
-    stored = (
-        Activity.objects.filter(org_id=org_id, customer_id__in=customer_ids)
-        .values("customer_id")
-        .annotate(
-            sum_amount=Sum("amount"),
-            sum_net=Sum(Coalesce("net_amount", "amount")),
-            sum_quantity=Sum("quantity"),
-        )
-        .values_list("customer_id", "sum_amount", "sum_net", "sum_quantity")
-    )
-    for customer_id, amount, net, quantity in stored:
-        totals[customer_id, "amount"] = amount or Decimal(0)
-        totals[customer_id, "netAmount"] = net or Decimal(0)
-        totals[customer_id, "quantity"] = quantity or Decimal(0)
-
     # SUM rules read top-level attributes; only the keys some rule of the org reads matter.
-    keys = {k for i in items for k, v in i.attributes.items() if positive_number(v)}
-    if keys:
-        keys &= set(
-            TargetRule.objects.filter(group__org_id=org_id, target_type="SUM", attribute__in=keys)
-            .values_list("attribute", flat=True)
-            .distinct()
-        )
-    if keys:
-        for customer_id, attributes in Activity.objects.filter(
-            org_id=org_id, customer_id__in=customer_ids
-        ).values_list("customer_id", "attributes"):
-            for key in keys & set(attributes or {}):
-                totals[customer_id, f"attributes.{key}"] += positive_number(attributes[key])
-
+    keys = {m for i in items for m in running.of_item(i) if m.startswith("attributes.")}
+    keys &= {f"attributes.{a}" for a in sum_attributes}
+    measures = (*running.MEASURES, *sorted(keys))
+    sums = {}
     refused = {}
     for item in items:
-        adds = {
-            "amount": item.amount,
-            "netAmount": item.net_amount if item.net_amount is not None else item.amount,
-            "quantity": item.quantity,
-            **{f"attributes.{k}": positive_number(item.attributes.get(k)) for k in keys},
-        }
-        over = [m for m, v in adds.items() if totals[item.user_id, m] + v > MAX_VALUE]
+        adds = running.of_item(item)
+        customer = customers[item.user_id]
+        for m in measures:
+            if (item.user_id, m) not in sums:
+                sums[item.user_id, m] = running.current(customer, m)
+        over = [m for m in measures if sums[item.user_id, m] + adds.get(m, 0) > MAX_VALUE]
         if over:
             refused[item.external_id] = OVERFLOW.format(measure=over[0])
             continue
-        for measure, value in adds.items():
-            totals[item.user_id, measure] += value
+        for m in measures:
+            sums[item.user_id, m] += adds.get(m, 0)
     return refused
 
 
@@ -155,25 +122,23 @@ SUM_RULE_OVERFLOW = (
 
 
 def attribute_sum_overflow(*, org_id: int, key: str) -> int | None:
-    """The first customer of the org whose stored activities' values of attribute `key` sum past
-    MAX_VALUE, or None.
+    """The first customer of the org (by id) whose stored activities' values of attribute `key`
+    sum past MAX_VALUE, or None.
 
     Ingestion bounds only the attributes some SUM rule reads when the activity arrives
     (`overflowing_items`); a SUM rule created later, or changed to read another attribute, is
     checked here against what was stored before it, so that no recompute can meet a value the
-    database cannot hold. Reads the activities that carry the key, once, on a configuration change
-    (the refresh that follows reads them anyway)."""
-    from targets.models import Activity
-    from targets.progress.evaluate import attribute_value as positive_number  # the engine's reading
+    database cannot hold. The sums are the customers' running totals, kept for every numeric
+    attribute whatever the rules (`targets.totals`): the customers whose activities carried the
+    key, not their activities, are read."""
+    from customers.models import Customer
 
-    totals: dict[int, Decimal] = defaultdict(Decimal)
     rows = (
-        Activity.objects.filter(org_id=org_id, attributes__has_key=key)
-        .annotate(raw=KeyTextTransform(key, "attributes"))
-        .values_list("customer_id", "raw")
+        Customer.objects.filter(org_id=org_id, attribute_totals__has_key=key)
+        .order_by("id")
+        .values_list("id", "attribute_totals")
     )
-    for customer_id, raw in rows.iterator(chunk_size=2000):
-        totals[customer_id] += positive_number(raw)
-        if totals[customer_id] > MAX_VALUE:
+    for customer_id, sums in rows.iterator(chunk_size=2000):
+        if Decimal(sums[key]) > MAX_VALUE:
             return customer_id
     return None

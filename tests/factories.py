@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 from customers.models import Actor, CommChannel, Customer, CustomerProfile, Org
+from targets import totals
 from targets.models import (
     Activity,
     GroupEnrolment,
@@ -201,6 +202,13 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     amount = Decimal("100")
     external_id = factory.Sequence(lambda n: f"ext-{n}")
     received_at = T0
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """Stored as the engine stores one: counted in its customer's running totals."""
+        activity = super()._create(model_class, *args, **kwargs)
+        totals.add_stored(activities=[activity])
+        return activity
 
 
 def group_with_periods(*, periods=5, rule_kwargs=None, triggers=(), streaks=(), **group_kwargs):

@@ -9,18 +9,22 @@ raced in by another transaction makes the insert fail; the batch is rolled back 
 and the retry sees the other transaction's row and reports DUPLICATE.
 """
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from types import SimpleNamespace
 
-from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery, TextField
+from django.db.models.expressions import RawSQL
 
 from customers.models import Customer
+from targets import totals
 from targets.activities import ItemError, parse_item
 from targets.limits import overflowing_items
 from targets.models import Activity, ConfigVersion
+from targets.progress.catalog import group_configs
 from targets.progress.refresh import progress_refresh
 from targets.progress.sql import insert_rows, update_statements
 
@@ -67,15 +71,14 @@ def _parse(item):
 
 def _ingest(*, org, parsed, now, actor):
     inputs = [p for p in parsed if not isinstance(p, Result)]
-    customers = _lock_customers(org_id=org.id, ids={i.user_id for i in inputs})
-    seen = set(
-        Activity.objects.filter(org_id=org.id, external_id__in={i.external_id for i in inputs}).values_list(
-            "external_id", flat=True
-        )
+    customers, seen = _lock_customers(
+        org_id=org.id, ids={i.user_id for i in inputs}, external_ids={i.external_id for i in inputs}
     )
     results, new = _triage(parsed, customers=customers, seen=seen)
-    # Issue 15: items whose sums would not fit numeric(18, 3) are refused (targets/limits.py).
-    if refused := overflowing_items(org_id=org.id, items=new):
+    # Issue 15: items whose sums would not fit numeric(18, 3) are refused (targets/limits.py),
+    # judged by the customers' running totals (targets/totals.py).
+    sum_attributes = _sum_attributes(org_id=org.id, customers=customers, new=new)
+    if refused := overflowing_items(items=new, customers=customers, sum_attributes=sum_attributes):
         results = [
             _rejected(r.external_id, [refused[r.external_id]])
             if r.status == APPLIED and r.external_id in refused
@@ -86,8 +89,8 @@ def _ingest(*, org, parsed, now, actor):
     if not new:
         return results
     # The customers' update rides with the activities' insert (one statement on PostgreSQL).
-    changed = touch_customers(customers=customers, new=new, now=now, actor=actor)
-    along = update_statements(Customer, changed, ["lifetime_purchases", "last_updated_on", "last_updated_by"])
+    changed, fields = touch_customers(customers=customers, new=new, now=now, actor=actor)
+    along = update_statements(Customer, changed, fields)
     activities = store_activities(org=org, new=new, now=now, actor=actor, along=along)
     touched = sorted({a.customer_id for a in activities})
     progress_refresh(
@@ -100,18 +103,59 @@ def _ingest(*, org, parsed, now, actor):
     return results
 
 
-def _lock_customers(*, org_id, ids):
-    """The batch's customers, locked in id order, each with its org's configuration version
-    (`config_token`: read here, before the configuration, it saves the engine a query)."""
+# A batch for at most this many customers asks for its stored external ids in the lock query
+# (each locked row carries the same list); a larger one, in a query of its own (one query for
+# many activities, and no list repeated per customer).
+SEEN_ALONG = 10
+
+
+def _lock_customers(*, org_id, ids, external_ids):
+    """(the batch's customers, locked in id order, the batch's external ids already stored in
+    the org). Each customer comes with its org's configuration version (`config_token`: read
+    here, before the configuration, it saves the engine a query) and its running totals.
+
+    The stored external ids read with the lock are those committed when the lock query began;
+    one committed by a concurrent batch while this one waited for the lock makes the insert fail
+    and the batch retry (`activity_ingest`), as a concurrent batch for another customer does."""
     token = ConfigVersion.objects.filter(org_id=OuterRef("org_id")).values("token")[:1]
-    return {
-        c.id: c
-        for c in Customer.objects.select_for_update()
+    rows = (
+        Customer.objects.select_for_update()
         .filter(org_id=org_id, id__in=ids)
         .order_by("id")
-        .only("id", "org_id", "lifetime_purchases", "last_updated_on", "last_updated_by_id")
+        .only("id", "org_id", "last_updated_on", "last_updated_by_id", *Customer.ENGINE_FIELDS)
         .annotate(config_token=Subquery(token))
-    }
+    )
+    along = len(ids) <= SEEN_ALONG
+    if along:
+        rows = rows.annotate(seen_ids=_stored_external_ids(org_id=org_id, external_ids=external_ids))
+    customers = {c.id: c for c in rows}
+    if not along:
+        seen = Activity.objects.filter(org_id=org_id, external_id__in=external_ids)
+        return customers, set(seen.values_list("external_id", flat=True))
+    first = next(iter(customers.values()), None)  # none: every item is refused, seen or not
+    return customers, set(json.loads(first.seen_ids or "[]") if first else ())
+
+
+def _stored_external_ids(*, org_id, external_ids):
+    """Which of `external_ids` the org's activities hold, as a JSON list: a subquery that does
+    not depend on the row (evaluated once)."""
+    table = connection.ops.quote_name(Activity._meta.db_table)
+    if connection.vendor == "postgresql":
+        sql = f"SELECT json_agg(a.external_id) FROM {table} a WHERE a.org_id = %s AND a.external_id = ANY(%s)"
+        return RawSQL(f"({sql})::text", [org_id, sorted(external_ids)], output_field=TextField())
+    marks = ", ".join(["%s"] * len(external_ids)) or "NULL"
+    sql = f"SELECT json_group_array(a.external_id) FROM {table} a WHERE a.org_id = %s AND a.external_id IN"
+    return RawSQL(f"({sql} ({marks}))", [org_id, *sorted(external_ids)], output_field=TextField())
+
+
+def _sum_attributes(*, org_id, customers, new) -> set[str]:
+    """The attributes some SUM rule of the org reads, from the cached configuration (at the
+    version read with the lock); nothing is read when no new item has a numeric attribute."""
+    if not new or not any(len(totals.of_item(i)) > len(totals.MEASURES) for i in new):
+        return set()
+    token = next(iter(customers.values())).config_token
+    configs = group_configs(org_ids=[org_id], tokens={org_id: token})
+    return {r.attribute for g in configs.values() for r in g.rules if r.target_type == "SUM" and r.attribute}
 
 
 def _triage(parsed, *, customers, seen):
@@ -177,13 +221,27 @@ def store_activities(*, org, new, now, actor, along=()):
     ]
 
 
-def touch_customers(*, customers, new, now, actor) -> list:
-    """TRANSACTION amounts add to lifetime purchases; every stored activity marks its customer
-    updated now, by the posting actor. Returns the customers changed (not yet written)."""
+CUSTOMER_FIELDS = [
+    "lifetime_purchases",
+    "last_updated_on",
+    "last_updated_by",
+    "total_amount",
+    "total_net_amount",
+    "total_quantity",
+]
+
+
+def touch_customers(*, customers, new, now, actor) -> tuple[list, list[str]]:
+    """TRANSACTION amounts add to lifetime purchases, every stored activity to its customer's
+    running totals (targets/totals.py) and marks it updated now, by the posting actor. Returns
+    the customers changed (not yet written) and the fields to write (the attribute totals only
+    when an activity carried a numeric attribute)."""
     spent = defaultdict(Decimal)
+    attributes = False
     for item in new:
         if item.entity == "TRANSACTION":
             spent[item.user_id] += item.amount
+        attributes |= totals.add(customers[item.user_id], totals.of_item(item))
     touched = []
     for customer_id in {i.user_id for i in new}:
         customer = customers[customer_id]
@@ -192,4 +250,4 @@ def touch_customers(*, customers, new, now, actor) -> list:
         if actor is not None:
             customer.last_updated_by = actor
         touched.append(customer)
-    return touched
+    return touched, CUSTOMER_FIELDS + ["attribute_totals"] * attributes
