@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cached_property
 
 import orjson
 
@@ -33,6 +34,15 @@ class ActivityInput:
     net_amount: Decimal | None = None
     quantity: Decimal = Decimal(0)
     attributes: dict = field(default_factory=dict)
+
+    @cached_property
+    def measures(self) -> dict[str, Decimal]:
+        """What the activity adds to its customer's running totals (`targets.totals`)."""
+        from targets.totals import measures
+
+        return measures(
+            amount=self.amount, net_amount=self.net_amount, quantity=self.quantity, attributes=self.attributes
+        )
 
 
 UNSTORABLE = "{}: cannot contain NUL characters or unpaired surrogates"

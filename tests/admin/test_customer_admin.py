@@ -1,12 +1,17 @@
 """Customer, profile, org and actor admins; read-only progress views; the OAuth application
 admin; attribution from the logged-in user's actor."""
 
+from decimal import Decimal
+
 import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
 from oauth2_provider.models import Application
 
 from customers.models import CommChannel, Customer, CustomerProfile
 from targets.clock import parse_instant
 from targets.models import TargetGroup, TargetPeriod, UserTarget
+from targets.progress.ingest import activity_ingest
 from tests.admin.forms import add_row, all_errors, inline, page_data, put
 from tests.conftest import DEMO_NOW
 from tests.factories import UserFactory
@@ -66,6 +71,32 @@ def test_saving_a_customer_stamps_last_updated_only(login):
     assert (after.last_updated_by_id, after.last_updated_on) == (50363001, NOW)
     assert (after.created_by_id, after.created_on) == (customer.created_by_id, customer.created_on)
     assert after.lifetime_purchases == customer.lifetime_purchases  # read-only: the engine's
+
+
+def test_saving_a_customer_read_before_an_activity_keeps_the_engines_fields(demo, rf):
+    """The engine's fields (lifetime purchases, the running totals of targets/totals.py) are
+    saved as they are when the admin saves, not as the page's copy read them."""
+    page_copy = Customer.objects.get(id=347286146)
+    read = page_copy.lifetime_purchases
+    item = {
+        "userId": 347286146,
+        "entity": "TRANSACTION",
+        "eventName": "TransactionAdd",
+        "occurredAt": DEMO_NOW,
+        "amount": "12.5",
+        "externalId": "while-the-page-was-open",
+        "attributes": {"scans": 3},
+    }
+    assert activity_ingest(org=demo, items=[item], now=NOW)[0].status == "APPLIED"
+    engine = Customer.objects.values(*Customer.ENGINE_FIELDS).get(id=347286146)
+    request = rf.post(CUSTOMER_URL)
+    request.user = get_user_model().objects.get(username="staff50363")
+
+    admin.site._registry[Customer].save_model(request, page_copy, form=None, change=True)
+
+    assert Customer.objects.values(*Customer.ENGINE_FIELDS).get(id=347286146) == engine
+    assert engine["lifetime_purchases"] == read + Decimal("12.5")
+    assert engine["attribute_totals"]["scans"] == "3"
 
 
 def test_adding_a_customer_with_a_profile(login):
