@@ -58,8 +58,8 @@ EVENT_FIELDS = (
 
 
 # A pending event is a tuple, in this order: what the hooks build for each of the tens of
-# thousands of events a large write can announce (a dict or an object per event cost more
-# than the event's row on the server). `pending_event` builds one by keyword.
+# thousands of events a large write can announce (a dict and an object per event cost about as
+# much as the event's row on the server). `pending_event` builds one by keyword.
 (AT, NOT_ENROLLED, TYPE, ORG, USER, GROUP, RULE, PERIOD, TRIGGER, STREAK) = range(10)
 (ACHIEVED_VALUE, TARGET_VALUE, ACTIVITY, REVOKED_TYPE, SOURCE) = range(10, 15)
 SUBJECTS = slice(GROUP, STREAK + 1)
@@ -68,7 +68,6 @@ EVENT_ORDER = itemgetter(AT, NOT_ENROLLED)
 
 _ENROLLED = EventType.ENROLLED.value
 _MILESTONE = EventType.MILESTONE_ACHIEVED.value
-_TARGET = EventType.TARGET_ACHIEVED.value
 _REVOKED = EventType.ACHIEVEMENT_REVOKED.value
 
 
