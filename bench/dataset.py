@@ -572,8 +572,9 @@ def grow_other_user_targets(total, *, now=NOW):
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {t[Customer]} (id, org_id, loyalty_type, lifetime_purchases, custom_fields,"
-            " created_on, last_updated_on)"
-            " SELECT %s + g, %s, 'loyalty', 0, '{}'::jsonb, %s, %s FROM generate_series(0, %s) AS g",
+            " total_amount, total_net_amount, total_quantity, attribute_totals, created_on, last_updated_on)"
+            " SELECT %s + g, %s, 'loyalty', 0, '{}'::jsonb, 0, 0, 0, '{}'::jsonb, %s, %s"
+            " FROM generate_series(0, %s) AS g",
             [first, READ_ORG_ID, now, now, count - 1],
         )
         cursor.execute(
