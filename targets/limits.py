@@ -95,13 +95,13 @@ def overflowing_items(*, items, customers, sum_attributes) -> dict[str, str]:
     if not items:
         return {}
     # SUM rules read top-level attributes; only the keys some rule of the org reads matter.
-    keys = {m for i in items for m in running.of_item(i) if m.startswith("attributes.")}
+    keys = {m for i in items for m in i.measures if m.startswith("attributes.")}
     keys &= {f"attributes.{a}" for a in sum_attributes}
     measures = (*running.MEASURES, *sorted(keys))
     sums = {}
     refused = {}
     for item in items:
-        adds = running.of_item(item)
+        adds = item.measures
         customer = customers[item.user_id]
         for m in measures:
             if (item.user_id, m) not in sums:

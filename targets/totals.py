@@ -47,11 +47,6 @@ def measures(*, amount, net_amount, quantity, attributes) -> dict[str, Decimal]:
     return adds
 
 
-def of_item(item) -> dict[str, Decimal]:
-    """`measures` of a parsed activity item (`targets.activities.ActivityInput`), worked out once."""
-    return item.measures
-
-
 def saturated(total: Decimal) -> Decimal:
     return total if total < OVER else OVER
 

@@ -151,7 +151,7 @@ def _stored_external_ids(*, org_id, external_ids):
 def _sum_attributes(*, org_id, customers, new) -> set[str]:
     """The attributes some SUM rule of the org reads, from the cached configuration (at the
     version read with the lock); nothing is read when no new item has a numeric attribute."""
-    if not new or not any(len(totals.of_item(i)) > len(totals.MEASURES) for i in new):
+    if not new or not any(len(i.measures) > len(totals.MEASURES) for i in new):
         return set()
     token = next(iter(customers.values())).config_token
     configs = group_configs(org_ids=[org_id], tokens={org_id: token})
@@ -241,7 +241,7 @@ def touch_customers(*, customers, new, now, actor) -> tuple[list, list[str]]:
     for item in new:
         if item.entity == "TRANSACTION":
             spent[item.user_id] += item.amount
-        attributes |= totals.add(customers[item.user_id], totals.of_item(item))
+        attributes |= totals.add(customers[item.user_id], item.measures)
     touched = []
     for customer_id in {i.user_id for i in new}:
         customer = customers[customer_id]
